@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// Benchmark of the simulated QEMU drive-mirror (src/qemu, built into dist/) against
+// `cp --sparse=always` and, when installed, `qemu-img convert -O raw`.
+//
+//   npx tsc -p tsconfig.json && node bench/mirror.mjs [--runs N] [--keep]
+//
+// For each case the source image is built once in a temp dir; each copier then writes a
+// fresh target (best of N runs, warm page cache for everyone). novasim's time runs from
+// drive-mirror (libvirt's exact arguments, mode existing onto an empty sparse file of the
+// same size) to BLOCK_JOB_READY, then block-job-complete to the job's end (pivot). Every
+// copy is checked byte for byte against the source before its time counts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fsExt from 'fs-ext';
+import { QemuProcess } from '../dist/qemu/process.js';
+
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+const DISK = 'drive-virtio-disk0';
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 3;
+const KEEP = args.includes('--keep');
+
+const CASES = [
+  // 1 GiB sparse volume holding 100 MiB in 10 extents of 10 MiB
+  { name: '1GiB-sparse-100MiB', size: GiB, extents: Array.from({ length: 10 }, (_, i) => [i * 100 * MiB + 3 * MiB, 10 * MiB]) },
+  // 512 MiB dense
+  { name: '512MiB-dense', size: 512 * MiB, extents: [[0, 512 * MiB]] },
+  // 100 GiB sparse holding 10 MiB (ten 1 MiB extents spread over the disk)
+  { name: '100GiB-sparse-10MiB', size: 100 * GiB, extents: Array.from({ length: 10 }, (_, i) => [i * 10 * GiB + 7 * MiB, MiB]) },
+];
+
+function makeSource(file, size, extents) {
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, size);
+  const fd = fs.openSync(file, 'r+');
+  const chunk = randomBytes(8 * MiB);
+  for (const [off, len] of extents) {
+    for (let p = 0; p < len; p += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, len - p), off + p);
+  }
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
+
+/** data extents of a file via SEEK_DATA/SEEK_HOLE */
+function extentsOf(file) {
+  const fd = fs.openSync(file, 'r');
+  const size = fs.fstatSync(fd).size;
+  const out = [];
+  let pos = 0;
+  try {
+    while (pos < size) {
+      let d;
+      try {
+        d = fsExt.seekSync(fd, pos, 3);
+      } catch {
+        break;
+      }
+      const h = fsExt.seekSync(fd, d, 4);
+      out.push([d, h]);
+      pos = h;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+/** byte-for-byte equality without reading holes: only the union of both files' data extents is compared */
+function sparseEqual(a, b) {
+  if (fs.statSync(a).size !== fs.statSync(b).size) return false;
+  const ranges = [...extentsOf(a), ...extentsOf(b)].sort((x, y) => x[0] - y[0]);
+  const fa = fs.openSync(a, 'r');
+  const fb = fs.openSync(b, 'r');
+  const ba = Buffer.allocUnsafe(4 * MiB);
+  const bb = Buffer.allocUnsafe(4 * MiB);
+  try {
+    let done = 0;
+    for (const [s, e] of ranges) {
+      for (let p = Math.max(s, done); p < e; p += ba.length) {
+        const n = Math.min(ba.length, e - p);
+        fs.readSync(fa, ba, 0, n, p);
+        fs.readSync(fb, bb, 0, n, p);
+        if (ba.compare(bb, 0, n, 0, n) !== 0) return false;
+      }
+      done = Math.max(done, e);
+    }
+    return true;
+  } finally {
+    fs.closeSync(fa);
+    fs.closeSync(fb);
+  }
+}
+
+function allocated(file) {
+  return fs.statSync(file).blocks * 512;
+}
+
+async function mirrorOnce(src, dst, size) {
+  fs.rmSync(dst, { force: true });
+  fs.writeFileSync(dst, '');
+  fs.truncateSync(dst, size);
+  const qemu = new QemuProcess({ name: 'bench', drives: [{ id: DISK, file: src, format: 'raw' }] });
+  let readyAt = 0;
+  let resolveReady;
+  const ready = new Promise((r) => (resolveReady = r));
+  qemu.onEvent((ev) => {
+    if (ev.event === 'BLOCK_JOB_READY') {
+      readyAt = performance.now();
+      resolveReady();
+    }
+  });
+  await qemu.qmp({ execute: 'qmp_capabilities' });
+  const t0 = performance.now();
+  const r = await qemu.qmp({
+    execute: 'drive-mirror',
+    arguments: { device: DISK, target: dst, speed: 0, sync: 'full', mode: 'existing', format: 'raw' },
+  });
+  if ('error' in r) throw new Error(r.error.desc);
+  await ready;
+  const c = await qemu.qmp({ execute: 'block-job-complete', arguments: { device: DISK } });
+  if ('error' in c) throw new Error(c.error.desc);
+  await qemu.jobFinished(DISK);
+  const t1 = performance.now();
+  if (qemu.currentFile(DISK) !== dst) throw new Error('no pivot');
+  await qemu.shutdown();
+  return { total: (t1 - t0) / 1000, ready: (readyAt - t0) / 1000 };
+}
+
+function timeCommand(cmd, argv, dst) {
+  fs.rmSync(dst, { force: true });
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return t;
+}
+
+function hasQemuImg() {
+  try {
+    execFileSync('qemu-img', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const fmt = (s) => s.toFixed(3);
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'novasim-bench-'));
+  const qemuImg = hasQemuImg();
+  console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${RUNS} runs each (best shown), dir ${dir}`);
+  try {
+    for (const c of CASES) {
+      const src = path.join(dir, `${c.name}.src.raw`);
+      const dst = path.join(dir, `${c.name}.dst.raw`);
+      makeSource(src, c.size, c.extents);
+      let best = { total: Infinity, ready: Infinity };
+      let bestCp = Infinity;
+      let bestQi = Infinity;
+      for (let i = 0; i < RUNS; i++) {
+        const m = await mirrorOnce(src, dst, c.size);
+        if (!sparseEqual(src, dst)) throw new Error(`${c.name}: novasim target differs from source`);
+        if (allocated(dst) > allocated(src) + MiB) throw new Error(`${c.name}: novasim target not sparse`);
+        if (m.total < best.total) best = m;
+        bestCp = Math.min(bestCp, timeCommand('cp', ['--sparse=always', src, dst], dst));
+        if (!sparseEqual(src, dst)) throw new Error(`${c.name}: cp target differs`);
+        if (qemuImg) {
+          bestQi = Math.min(bestQi, timeCommand('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', src, dst], dst));
+          if (!sparseEqual(src, dst)) throw new Error(`${c.name}: qemu-img target differs`);
+        }
+      }
+      let line =
+        `${c.name}: novasim ${fmt(best.total)} s (READY ${fmt(best.ready)} s), ` +
+        `cp --sparse=always ${fmt(bestCp)} s, ratio ${(best.total / bestCp).toFixed(2)}`;
+      if (qemuImg) line += `, qemu-img convert ${fmt(bestQi)} s`;
+      console.log(line);
+      fs.rmSync(src, { force: true });
+      fs.rmSync(dst, { force: true });
+    }
+    console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
+  } finally {
+    if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,218 @@
+// cinder-api, v2: the volumes resource and the volume actions Nova calls
+// (cinder/api/v2/volumes.py, cinder/api/contrib/volume_actions.py, admin_actions.py).
+import { contextFromToken, header } from '../common/auth.js';
+import { newRequestId, type RequestContext } from '../common/context.js';
+import { getLogger } from '../common/log.js';
+import { Router, splitUrl } from '../http/router.js';
+import type { Handler, HttpRequest, HttpResponse } from '../http/types.js';
+import { HttpFault, emptyResponse, faultResponse, httpDate, jsonResponse, parseJsonBody } from '../http/wsgi.js';
+import type { StateStore } from '../state/store.js';
+import type { State, Volume } from '../state/types.js';
+import type { VolumeBackend } from './backend.js';
+import { CinderException } from './exception.js';
+import * as volumeApi from './volume-api.js';
+
+const LOG = getLogger('cinder.api.openstack.wsgi', 'cinder-api');
+const VLOG = getLogger('cinder.volume.manager', 'cinder-volume');
+
+export const CINDER_PORT = 8776;
+
+interface Call {
+  ctx: RequestContext;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  base: string;
+}
+
+type Action = (call: Call) => Promise<HttpResponse>;
+
+/** Cinder v2's volume view (ViewBuilder.detail) */
+export function volumeView(v: Volume, base: string, isAdmin: boolean): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    attachments: v.attachments
+      .filter((a) => a.attachStatus === 'attached')
+      .map((a) => ({
+        server_id: a.instanceUuid,
+        attachment_id: a.id,
+        attached_at: a.attachTime,
+        host_name: null,
+        volume_id: v.id,
+        device: a.mountpoint,
+        id: v.id,
+      })),
+    links: [
+      { href: `${base}/volumes/${v.id}`, rel: 'self' },
+      { href: `${base.replace(/\/v2\//, '/')}/volumes/${v.id}`, rel: 'bookmark' },
+    ],
+    availability_zone: v.availabilityZone,
+    encrypted: false,
+    updated_at: v.updatedAt,
+    replication_status: 'disabled',
+    snapshot_id: null,
+    id: v.id,
+    size: v.size,
+    user_id: v.userId,
+    metadata: v.metadata,
+    status: v.status,
+    description: v.displayDescription,
+    multiattach: false,
+    source_volid: null,
+    consistencygroup_id: null,
+    name: v.displayName,
+    bootable: String(v.bootable),
+    created_at: v.createdAt,
+    volume_type: v.volumeType,
+  };
+  if (isAdmin) {
+    view['os-vol-host-attr:host'] = v.host;
+    view['os-vol-mig-status-attr:migstat'] = v.migrationStatus;
+    view['os-vol-mig-status-attr:name_id'] = null;
+    view['os-vol-tenant-attr:tenant_id'] = v.projectId;
+    view['migration_status'] = v.migrationStatus;
+  }
+  return view;
+}
+
+function asObject(body: unknown, key: string): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpFault(400, `Missing required element '${key}' in request body.`);
+  const inner = (body as Record<string, unknown>)[key];
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new HttpFault(400, `Missing required element '${key}' in request body.`);
+  return inner as Record<string, unknown>;
+}
+
+function optString(o: Record<string, unknown>, k: string): string | null {
+  const v = o[k];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new HttpFault(400, `Invalid input received: ${k} must be a string`);
+  return v;
+}
+
+export function createCinderApi(store: StateStore, backend: VolumeBackend): Handler {
+  const router = new Router<Action>();
+
+  const read = <T>(fn: (s: State) => T): T => fn(store.read());
+
+  router.add('GET', '/v2/:project_id/volumes', async (c) => listVolumes(c, false));
+  router.add('GET', '/v2/:project_id/volumes/detail', async (c) => listVolumes(c, true));
+  router.add('GET', '/v2/:project_id/volumes/:id', async (c) =>
+    jsonResponse(200, { volume: read((s) => volumeView(volumeApi.getVolume(s, c.ctx, c.params.id), c.base, c.ctx.isAdmin)) }),
+  );
+  router.add('POST', '/v2/:project_id/volumes', async (c) => {
+    const v = asObject(c.body, 'volume');
+    const size = typeof v.size === 'string' && /^\d+$/.test(v.size) ? Number(v.size) : v.size;
+    if (typeof size !== 'number') throw new HttpFault(400, `Invalid input received: Volume size '${String(v.size)}' must be an integer and greater than 0`);
+    const vol = await store.update((s) =>
+      volumeApi.createVolume(s, c.ctx, {
+        size,
+        name: optString(v, 'name') ?? optString(v, 'display_name'),
+        description: optString(v, 'description') ?? optString(v, 'display_description'),
+        volumeType: optString(v, 'volume_type'),
+        availabilityZone: optString(v, 'availability_zone'),
+        snapshotId: optString(v, 'snapshot_id'),
+        imageRef: optString(v, 'imageRef'),
+      }),
+    );
+    backend.createImage(vol.id, vol.size);
+    VLOG.info(`Created volume successfully.`, { context: c.ctx });
+    return jsonResponse(202, { volume: volumeView(vol, c.base, c.ctx.isAdmin) });
+  });
+  router.add('DELETE', '/v2/:project_id/volumes/:id', async (c) => {
+    await store.update((s) => volumeApi.deleteVolume(s, c.ctx, c.params.id));
+    backend.deleteImage(c.params.id);
+    VLOG.info(`Deleted volume successfully.`, { context: c.ctx });
+    return emptyResponse(202);
+  });
+  router.add('POST', '/v2/:project_id/volumes/:id/action', async (c) => volumeAction(c));
+
+  function listVolumes(c: Call, detail: boolean): HttpResponse {
+    const allTenants = ['1', 'true', 'True'].includes(c.query.get('all_tenants') ?? '');
+    const name = c.query.get('name') ?? c.query.get('display_name');
+    const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter((v) => name === null || v.displayName === name);
+    const views = vols.map((v) =>
+      detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeView(v, c.base, false).links },
+    );
+    return jsonResponse(200, { volumes: views });
+  }
+
+  async function volumeAction(c: Call): Promise<HttpResponse> {
+    if (!c.body || typeof c.body !== 'object' || Array.isArray(c.body)) throw new HttpFault(400, 'Malformed request body');
+    const [name, arg] = Object.entries(c.body as Record<string, unknown>)[0] ?? [];
+    const args = (arg && typeof arg === 'object' ? arg : {}) as Record<string, unknown>;
+    const id = c.params.id;
+    switch (name) {
+      case 'os-reserve':
+        await store.update((s) => volumeApi.reserveVolume(s, c.ctx, id));
+        return emptyResponse(202);
+      case 'os-unreserve':
+        await store.update((s) => volumeApi.unreserveVolume(s, c.ctx, id));
+        return emptyResponse(202);
+      case 'os-begin_detaching':
+        await store.update((s) => volumeApi.beginDetaching(s, c.ctx, id));
+        return emptyResponse(202);
+      case 'os-roll_detaching':
+        await store.update((s) => volumeApi.rollDetaching(s, c.ctx, id));
+        return emptyResponse(202);
+      case 'os-attach':
+        await store.update((s) =>
+          volumeApi.attachVolume(
+            s,
+            c.ctx,
+            id,
+            String(args.instance_uuid ?? ''),
+            String(args.host_name ?? ''),
+            String(args.mountpoint ?? ''),
+            args.mode === 'ro' ? 'ro' : 'rw',
+          ),
+        );
+        return emptyResponse(202);
+      case 'os-detach':
+        await store.update((s) => volumeApi.detachVolume(s, c.ctx, id, typeof args.attachment_id === 'string' ? args.attachment_id : null));
+        return emptyResponse(202);
+      case 'os-initialize_connection': {
+        read((s) => volumeApi.getVolume(s, c.ctx, id));
+        const info = backend.initializeConnection(id);
+        VLOG.info(`Initialize volume connection completed successfully.`, { context: c.ctx });
+        return jsonResponse(200, { connection_info: info });
+      }
+      case 'os-terminate_connection':
+        read((s) => volumeApi.getVolume(s, c.ctx, id));
+        VLOG.info(`Terminate volume connection completed successfully.`, { context: c.ctx });
+        await store.update((s) => volumeApi.unreserveVolume(s, c.ctx, id));
+        return emptyResponse(202);
+      case 'os-migrate_volume_completion': {
+        const saveId = await store.update((s) =>
+          volumeApi.migrateVolumeCompletion(s, c.ctx, id, String(args.new_volume ?? ''), Boolean(args.error)),
+        );
+        return jsonResponse(200, { save_volume_id: saveId });
+      }
+      default:
+        throw new HttpFault(400, `There is no such action: ${String(name)}`);
+    }
+  }
+
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const requestId = header(req.headers, 'X-OpenStack-Request-ID') ?? newRequestId();
+    const common = { 'x-openstack-request-id': requestId, Date: httpDate() };
+    try {
+      const { path, query, origin } = splitUrl(req);
+      const ctx = contextFromToken(header(req.headers, 'X-Auth-Token'), store.read().users, requestId);
+      if (!ctx) return faultResponse(401, 'Authentication required', common);
+      const m = router.match(req.method, path);
+      if (m === 'not-found') return faultResponse(404, 'The resource could not be found.', common);
+      if (m === 'method-not-allowed') return faultResponse(405, 'The method is not allowed for the requested route.', common);
+      const project = m.params.project_id;
+      if (!ctx.isAdmin && project !== ctx.projectId && project !== ctx.projectName) {
+        return faultResponse(400, 'Malformed request url', common);
+      }
+      const base = `${origin}/v2/${project}`;
+      const res = await m.handler({ ctx, params: m.params, query, body: parseJsonBody(req.body), base });
+      LOG.info(`${origin} "${req.method} ${path}" status: ${res.status}`, { context: ctx });
+      return { ...res, headers: { ...res.headers, ...common } };
+    } catch (err) {
+      if (err instanceof HttpFault) return faultResponse(err.status, err.explanation, common);
+      if (err instanceof CinderException) return faultResponse(err.code, err.message, common);
+      throw err;
+    }
+  };
+}

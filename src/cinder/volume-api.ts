@@ -1,0 +1,232 @@
+// cinder/volume/api.py (Mitaka) with the volume manager's DB effects folded in: the status
+// machine that Nova's calls drive. Every function works on the loaded state; the caller
+// saves it (one transaction per Cinder API call, as each is one DB update in Cinder).
+import { randomUUID } from 'node:crypto';
+import { isoMicros } from '../common/time.js';
+import type { State, Volume } from '../state/types.js';
+import { InvalidInput, InvalidVolume, PolicyNotAuthorized, VolumeAttachmentNotFound, VolumeNotFound } from './exception.js';
+
+export interface CinderContext {
+  projectId: string;
+  userId: string;
+  isAdmin: boolean;
+}
+
+/** migration statuses under which a volume may begin detaching (AVAILABLE_MIGRATION_STATUS) */
+const AVAILABLE_MIGRATION_STATUS: (string | null)[] = [null, 'deleting', 'error', 'success'];
+
+export function getVolume(state: State, ctx: CinderContext, volumeId: string): Volume {
+  const v = state.cinder.volumes.find((x) => x.id === volumeId);
+  // a volume of another project is invisible to a non-admin, as Cinder's DB query filters it
+  if (!v || (!ctx.isAdmin && v.projectId !== ctx.projectId)) throw new VolumeNotFound(volumeId);
+  return v;
+}
+
+export function listVolumes(state: State, ctx: CinderContext, allTenants: boolean): Volume[] {
+  return state.cinder.volumes.filter((v) => (ctx.isAdmin && allTenants) || v.projectId === ctx.projectId);
+}
+
+function touch(v: Volume): void {
+  v.updatedAt = isoMicros();
+}
+
+export interface CreateVolumeRequest {
+  size: number;
+  name: string | null;
+  description: string | null;
+  volumeType: string | null;
+  availabilityZone: string | null;
+  snapshotId: string | null;
+  imageRef: string | null;
+}
+
+export const VOLUME_TYPES = ['lvmdriver-1'];
+
+/** API.create: the volume goes straight to 'available' (the LVM driver's create is synchronous here). */
+export function createVolume(state: State, ctx: CinderContext, req: CreateVolumeRequest): Volume {
+  if (!Number.isInteger(req.size) || req.size <= 0) {
+    throw new InvalidInput(`Volume size '${req.size}' must be an integer and greater than 0`);
+  }
+  if (req.snapshotId) throw new InvalidInput(`snapshot ${req.snapshotId} could not be found`);
+  if (req.imageRef && !state.images.some((i) => i.id === req.imageRef || i.name === req.imageRef)) {
+    throw new InvalidInput(`Image ${req.imageRef} could not be found.`);
+  }
+  const volumeType = req.volumeType ?? VOLUME_TYPES[0];
+  if (!VOLUME_TYPES.includes(volumeType)) {
+    throw new CinderNotFoundType(volumeType);
+  }
+  const az = req.availabilityZone ?? 'nova';
+  if (az !== 'nova') throw new InvalidInput('Availability zone \'' + az + '\' is invalid.');
+  const now = isoMicros();
+  const vol: Volume = {
+    id: randomUUID(),
+    displayName: req.name,
+    displayDescription: req.description,
+    size: req.size,
+    status: 'available',
+    attachStatus: 'detached',
+    attachments: [],
+    migrationStatus: null,
+    availabilityZone: az,
+    volumeType,
+    bootable: Boolean(req.imageRef),
+    projectId: ctx.projectId,
+    userId: ctx.userId,
+    host: `${state.host}@lvmdriver-1#lvmdriver-1`,
+    createdAt: now,
+    updatedAt: now,
+    metadata: {},
+  };
+  state.cinder.volumes.push(vol);
+  return vol;
+}
+
+class CinderNotFoundType extends InvalidInput {
+  constructor(name: string) {
+    super(`Volume type with name ${name} could not be found.`);
+  }
+}
+
+/** API.delete: only settled, unattached volumes. */
+export function deleteVolume(state: State, ctx: CinderContext, volumeId: string): Volume {
+  const v = getVolume(state, ctx, volumeId);
+  const deletable = ['available', 'error', 'error_restoring', 'error_extending'];
+  if (!deletable.includes(v.status) || v.attachStatus === 'attached' || v.migrationStatus === 'migrating') {
+    throw new InvalidVolume(
+      'Volume status must be available or error or error_restoring or error_extending and must not be migrating, attached, belong to a consistency group or have snapshots.',
+    );
+  }
+  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== volumeId);
+  return v;
+}
+
+/** API.reserve_volume: available → attaching */
+export function reserveVolume(state: State, ctx: CinderContext, volumeId: string): void {
+  const v = getVolume(state, ctx, volumeId);
+  if (v.status !== 'available') throw new InvalidVolume('Volume status must be available to reserve.');
+  v.status = 'attaching';
+  touch(v);
+}
+
+/** API.unreserve_volume: attaching → in-use when it has attachments, else available */
+export function unreserveVolume(state: State, ctx: CinderContext, volumeId: string): void {
+  const v = getVolume(state, ctx, volumeId);
+  if (v.status !== 'attaching') return;
+  v.status = v.attachments.some((a) => a.attachStatus === 'attached') ? 'in-use' : 'available';
+  touch(v);
+}
+
+/** API.begin_detaching: in-use & attached & not migrating → detaching */
+export function beginDetaching(state: State, ctx: CinderContext, volumeId: string): void {
+  const v = getVolume(state, ctx, volumeId);
+  const ok =
+    v.status === 'in-use' && v.attachStatus === 'attached' && AVAILABLE_MIGRATION_STATUS.includes(v.migrationStatus);
+  if (ok) {
+    v.status = 'detaching';
+    touch(v);
+    return;
+  }
+  // while Cinder migrates the volume, migration_status hides the detach from the user
+  if (v.migrationStatus === 'migrating' || (v.migrationStatus ?? '').startsWith('target:')) return;
+  throw new InvalidVolume(
+    "Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
+  );
+}
+
+/** API.roll_detaching: detaching → in-use */
+export function rollDetaching(state: State, ctx: CinderContext, volumeId: string): void {
+  const v = getVolume(state, ctx, volumeId);
+  if (v.status === 'detaching') {
+    v.status = 'in-use';
+    touch(v);
+  }
+}
+
+/** VolumeManager.attach_volume (os-attach): records the attachment, in-use/attached */
+export function attachVolume(
+  state: State,
+  ctx: CinderContext,
+  volumeId: string,
+  instanceUuid: string,
+  hostName: string,
+  mountpoint: string,
+  mode: 'rw' | 'ro',
+): void {
+  const v = getVolume(state, ctx, volumeId);
+  let att = v.attachments.find((a) => a.instanceUuid === instanceUuid && a.attachStatus !== 'detached');
+  if (!att) {
+    att = {
+      id: randomUUID(),
+      instanceUuid,
+      attachedHost: hostName,
+      mountpoint,
+      attachTime: isoMicros(),
+      attachMode: mode,
+      attachStatus: 'attached',
+    };
+    v.attachments.push(att);
+  }
+  att.mountpoint = mountpoint;
+  att.attachStatus = 'attached';
+  att.attachMode = mode;
+  v.status = 'in-use';
+  v.attachStatus = 'attached';
+  touch(v);
+}
+
+/** VolumeManager.detach_volume (os-detach): drops the attachment; the last one makes it available */
+export function detachVolume(state: State, ctx: CinderContext, volumeId: string, attachmentId: string | null): void {
+  const v = getVolume(state, ctx, volumeId);
+  const att = attachmentId ? v.attachments.find((a) => a.id === attachmentId) : v.attachments[0];
+  if (!att) {
+    if (attachmentId) throw new VolumeAttachmentNotFound(`attachment_id = ${attachmentId}`);
+    // no attachment left: Cinder just settles the status
+  } else {
+    v.attachments = v.attachments.filter((a) => a !== att);
+  }
+  if (v.attachments.length === 0) {
+    v.status = 'available';
+    v.attachStatus = 'detached';
+  } else {
+    v.status = 'in-use';
+  }
+  touch(v);
+}
+
+/** API.migrate_volume_completion (admin only). A swap Nova started (neither volume migrating):
+ * on success every attachment of the old volume moves to the new one; returns the id to keep. */
+export function migrateVolumeCompletion(
+  state: State,
+  ctx: CinderContext,
+  volumeId: string,
+  newVolumeId: string,
+  error: boolean,
+): string {
+  if (!ctx.isAdmin) throw new PolicyNotAuthorized('volume_extension:volume_admin_actions:migrate_volume_completion');
+  const vol = getVolume(state, ctx, volumeId);
+  const newVol = getVolume(state, ctx, newVolumeId);
+  if (!(vol.migrationStatus || newVol.migrationStatus)) {
+    if (!error) {
+      for (const att of [...vol.attachments]) {
+        detachVolume(state, ctx, vol.id, att.id);
+        attachVolume(state, ctx, newVol.id, att.instanceUuid, att.attachedHost, att.mountpoint, 'rw');
+      }
+    }
+    return newVol.id;
+  }
+  // Cinder-initiated migration: keep the original id (the records swap places)
+  if (error) {
+    vol.migrationStatus = 'error';
+    vol.status = vol.attachments.length ? 'in-use' : 'available';
+    state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== newVol.id);
+    return vol.id;
+  }
+  const keepAttachments = vol.attachments;
+  newVol.attachments = [];
+  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== newVol.id);
+  vol.attachments = keepAttachments;
+  vol.migrationStatus = 'success';
+  vol.status = keepAttachments.length ? 'in-use' : 'available';
+  touch(vol);
+  return vol.id;
+}

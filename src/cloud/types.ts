@@ -1,0 +1,37 @@
+// What a host process (the `nova` CLI) sees of the embedded cloud it runs.
+import type { Transport } from '../http/types.js';
+
+/** Progress of the block job behind a swap, as the QEMU job reports it (real bytes). */
+export type JobProgressEvent =
+  | { type: 'job'; phase: 'copying'; domain: string; disk: string; cur: number; end: number; bytesCopied: number; elapsedMs: number }
+  | { type: 'job'; phase: 'ready'; domain: string; disk: string; cur: number; end: number; bytesCopied: number; elapsedMs: number }
+  | { type: 'job'; phase: 'pivot'; domain: string; disk: string }
+  | { type: 'job'; phase: 'done'; domain: string; disk: string; bytesCopied: number; elapsedMs: number }
+  | { type: 'job'; phase: 'cancelled'; domain: string; disk: string; cur: number; end: number };
+
+/** The end of one RPC cast handled by nova-compute. */
+export type ComputeEvent =
+  | { type: 'compute-start'; method: string; requestId: string; instance: string }
+  | { type: 'compute-done'; method: string; requestId: string; instance: string }
+  | { type: 'compute-error'; method: string; requestId: string; instance: string; errorClass: string; message: string };
+
+export type CloudEvent = JobProgressEvent | ComputeEvent;
+
+export interface DrainResult {
+  /** every cast that nova-compute handled, with its outcome */
+  handled: ComputeEvent[];
+}
+
+export interface EmbeddedCloud {
+  readonly statePath: string;
+  /** carries the client's HTTP-shaped requests to nova-api and cinder-api */
+  readonly transport: Transport;
+  /** base URLs of the service catalog, e.g. compute http://127.0.0.1:8774/v2.1 */
+  readonly endpoints: { compute: string; volumev2: string };
+  on(listener: (ev: CloudEvent) => void): () => void;
+  /** resolves when every cast sent so far has been handled by nova-compute */
+  drain(): Promise<DrainResult>;
+  /** the host got SIGINT: cancel running block jobs so the compute side rolls back */
+  interrupt(): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+// The JSON request/response plumbing Nova and Cinder share (nova/api/openstack/wsgi.py).
+import type { HttpResponse } from './types.js';
+
+/** webob.exc.HTTP* with an explanation: becomes {"<faultName>": {"code", "message"}} */
+export class HttpFault extends Error {
+  constructor(readonly status: number, readonly explanation: string) {
+    super(explanation);
+    this.name = 'HttpFault';
+  }
+}
+
+const FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+export function faultName(status: number): string {
+  return FAULT_NAMES[status] ?? 'computeFault';
+}
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  const text = JSON.stringify(body);
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), ...headers },
+    body: text,
+  };
+}
+
+export function emptyResponse(status: number, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { 'Content-Length': '0', ...headers }, body: '' };
+}
+
+export function faultResponse(status: number, message: string, headers: Record<string, string> = {}): HttpResponse {
+  return jsonResponse(status, { [faultName(status)]: { code: status, message } }, headers);
+}
+
+/** Parses a JSON request body the way Nova does: invalid JSON is "Malformed request body". */
+export function parseJsonBody(body: string | undefined): unknown {
+  if (body === undefined || body === '') return null;
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new HttpFault(400, 'Malformed request body');
+  }
+}
+
+export function httpDate(d: Date = new Date()): string {
+  return d.toUTCString();
+}

@@ -1,0 +1,98 @@
+// nova-api's WSGI application: the /v2.1 routes, noauth2, microversions, faults.
+import { contextFromToken, header } from '../../common/auth.js';
+import { newRequestId } from '../../common/context.js';
+import { getLogger } from '../../common/log.js';
+import { Router, splitUrl } from '../../http/router.js';
+import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
+import { HttpFault, faultResponse, httpDate, jsonResponse, parseJsonBody } from '../../http/wsgi.js';
+import type { StateStore } from '../../state/store.js';
+import type { API } from '../compute/api.js';
+import type { Action } from './controller.js';
+import { flavorsController, imagesController, serversController } from './servers.js';
+import { volumeAttachmentController } from './volumes.js';
+import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
+
+const LOG = getLogger('nova.osapi_compute.wsgi.server', 'nova-api');
+
+export const NOVA_PORT = 8774;
+
+function versionDoc(origin: string): Record<string, unknown> {
+  return {
+    id: 'v2.1',
+    status: 'CURRENT',
+    version: MAX_VERSION,
+    min_version: MIN_VERSION,
+    updated: '2013-07-23T11:33:21Z',
+    links: [{ rel: 'self', href: `${origin}/v2.1/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+  };
+}
+
+export function createNovaApi(store: StateStore, compute: API): Handler {
+  const router = new Router<Action>();
+  const servers = serversController(store, compute);
+  const atts = volumeAttachmentController(store, compute);
+  const flavors = flavorsController(store);
+  const images = imagesController(store);
+
+  router
+    .add('GET', '/v2.1/servers', servers.index)
+    .add('GET', '/v2.1/servers/detail', servers.detail)
+    .add('POST', '/v2.1/servers', servers.create)
+    .add('GET', '/v2.1/servers/:id', servers.show)
+    .add('DELETE', '/v2.1/servers/:id', servers.delete)
+    .add('POST', '/v2.1/servers/:id/action', servers.action)
+    .add('GET', '/v2.1/servers/:server_id/os-volume_attachments', atts.index)
+    .add('POST', '/v2.1/servers/:server_id/os-volume_attachments', atts.create)
+    .add('GET', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.show)
+    .add('PUT', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.update)
+    .add('DELETE', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.delete)
+    .add('GET', '/v2.1/flavors', flavors.index)
+    .add('GET', '/v2.1/flavors/detail', flavors.detail)
+    .add('GET', '/v2.1/flavors/:id', flavors.show)
+    .add('GET', '/v2.1/images', images.index)
+    .add('GET', '/v2.1/images/detail', images.detail)
+    .add('GET', '/v2.1/images/:id', images.show);
+
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const started = Date.now();
+    const requestId = newRequestId();
+    const common: Record<string, string> = { 'x-compute-request-id': requestId, Date: httpDate() };
+    const { path, query, origin } = splitUrl(req);
+    const finish = (res: HttpResponse): HttpResponse => {
+      const out = { ...res, headers: { ...res.headers, ...common } };
+      LOG.info(`127.0.0.1 "${req.method} ${path}${query.toString() ? `?${query}` : ''} HTTP/1.1" status: ${res.status} len: ${res.body.length} time: ${((Date.now() - started) / 1000).toFixed(7)}`);
+      return out;
+    };
+    try {
+      // the version document needs no token
+      if (req.method === 'GET' && (path === '/v2.1' || path === '/v2.1/')) {
+        return finish(jsonResponse(200, { version: versionDoc(origin) }));
+      }
+      let version: ApiVersion = parseVersion(MIN_VERSION) as ApiVersion;
+      const requested = header(req.headers, 'X-OpenStack-Nova-API-Version');
+      if (requested) {
+        const max = parseVersion(MAX_VERSION) as ApiVersion;
+        const v = requested === 'latest' ? max : parseVersion(requested);
+        if (!v) return finish(faultResponse(400, `Invalid format of client version '${requested}'. Expected format 'X.Y', where X is a major part and Y is a minor part of version.`));
+        if (cmpVersion(v, parseVersion(MIN_VERSION) as ApiVersion) < 0 || cmpVersion(v, max) > 0) {
+          return finish(faultResponse(406, `Version ${requested} is not supported by the API. Minimum is ${MIN_VERSION} and maximum is ${MAX_VERSION}.`));
+        }
+        version = v;
+        common['X-OpenStack-Nova-API-Version'] = versionString(v);
+        common.Vary = 'X-OpenStack-Nova-API-Version';
+      }
+      const ctx = contextFromToken(header(req.headers, 'X-Auth-Token'), store.read().users, requestId);
+      if (!ctx) return finish(faultResponse(401, 'Authentication required'));
+      const m = router.match(req.method, path);
+      if (m === 'not-found') return finish(faultResponse(404, 'The resource could not be found.'));
+      if (m === 'method-not-allowed') return finish(faultResponse(405, 'The method is not allowed for the requested route.'));
+      const body = parseJsonBody(req.body);
+      const res = await m.handler({ ctx, params: m.params, query, body, base: `${origin}/v2.1`, version });
+      return finish(res);
+    } catch (err) {
+      if (err instanceof HttpFault) return finish(faultResponse(err.status, err.explanation));
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,189 @@
+// nova/api/openstack/compute/servers.py and the server-action extensions
+// (lock_server, pause_server, suspend_server, admin_actions, servers' os-start/os-stop).
+import { HttpFault, emptyResponse, jsonResponse } from '../../http/wsgi.js';
+import type { StateStore } from '../../state/store.js';
+import type { Instance } from '../../state/types.js';
+import type { API } from '../compute/api.js';
+import { InstanceInvalidState, InstanceIsLocked, NotFound, NovaException } from '../exception.js';
+import { vmStatesForStatus } from '../vm-states.js';
+import type { Action, ApiCall } from './controller.js';
+import { create_server, reset_state, validate } from './schemas.js';
+import { flavorView, imageView, serverSummary, serverView } from './views.js';
+import { conflictForInvalidState, expectedErrors } from './wsgi.js';
+
+function getInstance(compute: API, c: ApiCall): Instance {
+  try {
+    return compute.get(c.ctx, c.params.id);
+  } catch (err) {
+    if (err instanceof NotFound) throw new HttpFault(404, err.message);
+    throw err;
+  }
+}
+
+function isAllTenants(q: URLSearchParams): boolean {
+  const v = q.get('all_tenants');
+  if (v === null) return false;
+  return !['0', 'false', 'False', 'f', 'no', 'off'].includes(v);
+}
+
+export function serversController(store: StateStore, compute: API): Record<string, Action> {
+  /** _get_servers: search options the Mitaka API understands */
+  function filtered(c: ApiCall): Instance[] {
+    const allTenants = isAllTenants(c.query);
+    if (allTenants && !c.ctx.isAdmin) throw new HttpFault(403, "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed.");
+    let list = compute.getAll(c.ctx, { allTenants, projectId: c.query.get('tenant_id') ?? c.query.get('project_id') ?? undefined });
+    const name = c.query.get('name');
+    if (name !== null) {
+      let re: RegExp;
+      try {
+        re = new RegExp(name);
+      } catch {
+        return [];
+      }
+      list = list.filter((i) => re.test(i.name));
+    }
+    const status = c.query.get('status');
+    if (status !== null) {
+      const states = vmStatesForStatus(status);
+      if (!states.length) return [];
+      list = list.filter((i) => states.includes(i.vmState));
+    }
+    for (const key of ['flavor', 'image', 'host']) {
+      const v = c.query.get(key);
+      if (v === null) continue;
+      list = list.filter((i) => (key === 'flavor' ? i.flavorId : key === 'image' ? i.imageRef : i.host) === v);
+    }
+    // sorted by created_at desc, as the DB query does by default
+    list.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    const limit = c.query.get('limit');
+    if (limit !== null && Number(limit) >= 0) list = list.slice(0, Number(limit));
+    return list;
+  }
+
+  const index: Action = async (c) => jsonResponse(200, { servers: filtered(c).map((i) => serverSummary(i, c.base)) });
+
+  const detail: Action = async (c) => {
+    const s = store.read();
+    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx)) });
+  };
+
+  const show: Action = (c) =>
+    expectedErrors([404], c.ctx, async () => {
+      const inst = getInstance(compute, c);
+      return jsonResponse(200, { server: serverView(store.read(), inst, c.base, c.ctx) });
+    });
+
+  const create: Action = async (c) => {
+    await validate(create_server, c.body);
+    return expectedErrors([400, 403, 409], c.ctx, async () => {
+      const srv = (c.body as { server: Record<string, unknown> }).server;
+      if (srv.min_count !== undefined && Number(srv.min_count) !== 1) throw new HttpFault(400, 'novasim boots one server per request (min_count must be 1)');
+      if (srv.max_count !== undefined && Number(srv.max_count) !== 1) throw new HttpFault(400, 'novasim boots one server per request (max_count must be 1)');
+      if (!srv.imageRef) throw new HttpFault(400, 'Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.');
+      try {
+        const { instance, adminPass } = await compute.create(c.ctx, {
+          name: String(srv.name),
+          flavorRef: String(srv.flavorRef),
+          imageRef: String(srv.imageRef),
+          availabilityZone: (srv.availability_zone as string | undefined) ?? null,
+          metadata: (srv.metadata as Record<string, string> | undefined) ?? {},
+          keyName: (srv.key_name as string | undefined) ?? null,
+        });
+        return jsonResponse(202, {
+          server: {
+            id: instance.uuid,
+            links: serverSummary(instance, c.base).links,
+            'OS-DCF:diskConfig': 'MANUAL',
+            security_groups: [{ name: 'default' }],
+            adminPass,
+          },
+        });
+      } catch (err) {
+        if (err instanceof NovaException && (err.kind === 'FlavorNotFound' || err.kind === 'ImageNotFound')) {
+          const what = err.kind === 'FlavorNotFound' ? 'Invalid flavorRef provided.' : `Can not find requested image`;
+          throw new HttpFault(400, what);
+        }
+        throw err;
+      }
+    });
+  };
+
+  const remove: Action = (c) =>
+    expectedErrors([404, 409], c.ctx, async () => {
+      const inst = getInstance(compute, c);
+      try {
+        await compute.delete(c.ctx, inst);
+      } catch (err) {
+        if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
+        if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, 'delete', c.params.id);
+        throw err;
+      }
+      return emptyResponse(204);
+    });
+
+  type Verb = (inst: Instance, c: ApiCall) => Promise<void>;
+  const actions: Record<string, { verb: Verb; name: string; admin?: string; codes: number[] }> = {
+    lock: { verb: (i, c) => compute.lock(c.ctx, i), name: 'lock', codes: [404] },
+    unlock: { verb: (i, c) => compute.unlock(c.ctx, i), name: 'unlock', codes: [404] },
+    'os-stop': { verb: (i, c) => compute.stop(c.ctx, i), name: 'stop', codes: [404, 409] },
+    'os-start': { verb: (i, c) => compute.start(c.ctx, i), name: 'start', codes: [404, 409] },
+    pause: { verb: (i, c) => compute.pause(c.ctx, i), name: 'pause', codes: [404, 409, 501] },
+    unpause: { verb: (i, c) => compute.unpause(c.ctx, i), name: 'unpause', codes: [404, 409, 501] },
+    suspend: { verb: (i, c) => compute.suspend(c.ctx, i), name: 'suspend', codes: [404, 409] },
+    resume: { verb: (i, c) => compute.resume(c.ctx, i), name: 'resume', codes: [404, 409] },
+    'os-resetState': {
+      verb: async (i, c) => {
+        await validate(reset_state, c.body);
+        await compute.resetState(c.ctx, i, (c.body as { 'os-resetState': { state: 'error' | 'active' } })['os-resetState'].state);
+      },
+      name: 'reset_state',
+      admin: 'os_compute_api:os-admin-actions:reset_state',
+      codes: [400, 404],
+    },
+  };
+
+  const action: Action = async (c) => {
+    if (!c.body || typeof c.body !== 'object' || Array.isArray(c.body)) throw new HttpFault(400, 'Malformed request body');
+    const key = Object.keys(c.body as object)[0];
+    const a = key ? actions[key] : undefined;
+    if (!a) throw new HttpFault(404, 'There is no such action: ' + String(key));
+    if (a.admin && !c.ctx.isAdmin) throw new HttpFault(403, `Policy doesn't allow ${a.admin} to be performed.`);
+    return expectedErrors(a.codes, c.ctx, async () => {
+      const inst = getInstance(compute, c);
+      try {
+        await a.verb(inst, c);
+      } catch (err) {
+        if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
+        if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, a.name, c.params.id);
+        throw err;
+      }
+      return emptyResponse(202);
+    });
+  };
+
+  return { index, detail, show, create, delete: remove, action };
+}
+
+export function flavorsController(store: StateStore): Record<string, Action> {
+  return {
+    index: async (c) => jsonResponse(200, { flavors: store.read().flavors.map((f) => ({ id: f.id, name: f.name, links: flavorView(f, c.base).links })) }),
+    detail: async (c) => jsonResponse(200, { flavors: store.read().flavors.map((f) => flavorView(f, c.base)) }),
+    show: async (c) => {
+      const f = store.read().flavors.find((x) => x.id === c.params.id);
+      if (!f) throw new HttpFault(404, `Flavor ${c.params.id} could not be found.`);
+      return jsonResponse(200, { flavor: flavorView(f, c.base) });
+    },
+  };
+}
+
+export function imagesController(store: StateStore): Record<string, Action> {
+  return {
+    index: async (c) => jsonResponse(200, { images: store.read().images.map((i) => ({ id: i.id, name: i.name, links: imageView(i, c.base).links })) }),
+    detail: async (c) => jsonResponse(200, { images: store.read().images.map((i) => imageView(i, c.base)) }),
+    show: async (c) => {
+      const i = store.read().images.find((x) => x.id === c.params.id);
+      if (!i) throw new HttpFault(404, 'Image not found.');
+      return jsonResponse(200, { image: imageView(i, c.base) });
+    },
+  };
+}

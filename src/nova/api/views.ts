@@ -1,0 +1,118 @@
+// nova/api/openstack/compute/views/servers.py with the Mitaka extensions a 2.25 request
+// sees (extended status, AZ, server usage, extended volumes, disk config, and the
+// admin-only extended server attributes).
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../../common/context.js';
+import type { Flavor, Image, Instance, State } from '../../state/types.js';
+import { instanceName } from '../db.js';
+import { statusFromState } from '../vm-states.js';
+
+export function hostId(inst: Instance): string {
+  return inst.host ? createHash('sha224').update(inst.projectId + inst.host).digest('hex') : '';
+}
+
+function links(base: string, kind: string, id: string): { rel: string; href: string }[] {
+  const bookmark = base.replace(/\/v2\.1$/, '');
+  return [
+    { rel: 'self', href: `${base}/${kind}/${id}` },
+    { rel: 'bookmark', href: `${bookmark}/${kind}/${id}` },
+  ];
+}
+
+export function serverView(state: State, inst: Instance, base: string, ctx: RequestContext): Record<string, unknown> {
+  const addresses: Record<string, unknown[]> = {};
+  for (const [net, addrs] of Object.entries(inst.addresses)) {
+    addresses[net] = addrs.map((a) => ({
+      'OS-EXT-IPS-MAC:mac_addr': a.mac,
+      version: a.version,
+      addr: a.addr,
+      'OS-EXT-IPS:type': a.type,
+    }));
+  }
+  const volumes = state.nova.bdms
+    .filter((b) => b.instanceUuid === inst.uuid && b.volumeId && b.destinationType === 'volume')
+    .map((b) => ({ id: b.volumeId, delete_on_termination: b.deleteOnTermination }));
+  const view: Record<string, unknown> = {
+    id: inst.uuid,
+    name: inst.name,
+    status: statusFromState(inst.vmState, inst.taskState),
+    tenant_id: inst.projectId,
+    user_id: inst.userId,
+    metadata: inst.metadata,
+    hostId: hostId(inst),
+    image: inst.imageRef ? { id: inst.imageRef, links: links(base, 'images', inst.imageRef).slice(1) } : '',
+    flavor: { id: inst.flavorId, links: links(base, 'flavors', inst.flavorId).slice(1) },
+    created: inst.createdAt,
+    updated: inst.updatedAt,
+    addresses,
+    accessIPv4: inst.accessIPv4,
+    accessIPv6: inst.accessIPv6,
+    links: links(base, 'servers', inst.uuid),
+    'OS-DCF:diskConfig': 'MANUAL',
+    'OS-EXT-AZ:availability_zone': inst.availabilityZone,
+    config_drive: inst.configDrive,
+    key_name: inst.keyName,
+    'OS-SRV-USG:launched_at': inst.launchedAt ? inst.launchedAt.replace('Z', '.000000') : null,
+    'OS-SRV-USG:terminated_at': inst.terminatedAt,
+    security_groups: inst.securityGroups.map((name) => ({ name })),
+    'OS-EXT-STS:task_state': inst.taskState,
+    'OS-EXT-STS:vm_state': inst.vmState,
+    'OS-EXT-STS:power_state': inst.powerState,
+    'os-extended-volumes:volumes_attached': volumes,
+    locked: inst.locked,
+    description: null,
+    progress: 0,
+  };
+  if (ctx.isAdmin) {
+    Object.assign(view, {
+      'OS-EXT-SRV-ATTR:host': inst.host,
+      'OS-EXT-SRV-ATTR:hypervisor_hostname': inst.node,
+      'OS-EXT-SRV-ATTR:instance_name': instanceName(inst),
+      'OS-EXT-SRV-ATTR:reservation_id': `r-${inst.uuid.slice(0, 8)}`,
+      'OS-EXT-SRV-ATTR:launch_index': 0,
+      'OS-EXT-SRV-ATTR:hostname': inst.name.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
+      'OS-EXT-SRV-ATTR:kernel_id': '',
+      'OS-EXT-SRV-ATTR:ramdisk_id': '',
+      'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
+      'OS-EXT-SRV-ATTR:user_data': null,
+      host_status: 'UP',
+    });
+  }
+  return view;
+}
+
+export function serverSummary(inst: Instance, base: string): Record<string, unknown> {
+  return { id: inst.uuid, name: inst.name, links: links(base, 'servers', inst.uuid) };
+}
+
+export function flavorView(f: Flavor, base: string): Record<string, unknown> {
+  return {
+    id: f.id,
+    name: f.name,
+    ram: f.ram,
+    disk: f.disk,
+    vcpus: f.vcpus,
+    swap: f.swap || '',
+    'OS-FLV-EXT-DATA:ephemeral': f.ephemeral,
+    'OS-FLV-DISABLED:disabled': false,
+    rxtx_factor: 1.0,
+    'os-flavor-access:is_public': true,
+    links: links(base, 'flavors', f.id),
+  };
+}
+
+export function imageView(i: Image, base: string): Record<string, unknown> {
+  return {
+    id: i.id,
+    name: i.name,
+    status: i.status,
+    progress: 100,
+    minDisk: i.minDisk,
+    minRam: i.minRam,
+    created: i.created,
+    updated: i.updated,
+    metadata: {},
+    'OS-EXT-IMG-SIZE:size': i.size,
+    links: links(base, 'images', i.id),
+  };
+}

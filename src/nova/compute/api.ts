@@ -1,0 +1,335 @@
+// nova/compute/api.py (Mitaka): the compute API that nova-api calls. Guards first
+// (check_instance_lock, check_instance_state), then Cinder, then a cast to the host.
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../../common/context.js';
+import { getLogger } from '../../common/log.js';
+import { isoMicros, isoSeconds } from '../../common/time.js';
+import type { StateStore } from '../../state/store.js';
+import type { Instance, State } from '../../state/types.js';
+import { bdmsByInstance, instanceGetByUuid, updateInstance } from '../db.js';
+import {
+  DevicePathInUse,
+  FlavorNotFound,
+  ImageNotFound,
+  InstanceInvalidState,
+  InstanceIsLocked,
+  InvalidDevicePath,
+  InvalidVolume,
+  PolicyNotAuthorized,
+  VolumeUnattached,
+} from '../exception.js';
+import { task_states, vm_states } from '../vm-states.js';
+import type { CinderAPI, NovaVolume } from '../volume/cinder.js';
+import type { ComputeAPI as ComputeRpcAPI } from './rpcapi.js';
+
+const LOG = getLogger('nova.compute.api', 'nova-api');
+
+interface StateGuard {
+  vmState: string[] | null;
+  taskState?: (string | null)[] | null;
+  mustHaveLaunched?: boolean;
+}
+
+/** @check_instance_lock */
+function checkInstanceLock(ctx: RequestContext, instance: Instance): void {
+  if (instance.locked && !ctx.isAdmin) throw new InstanceIsLocked(instance.uuid);
+}
+
+/** @check_instance_state(vm_state=…, task_state=(None,), must_have_launched=True) */
+function checkInstanceState(instance: Instance, method: string, guard: StateGuard): void {
+  const taskState = guard.taskState === undefined ? [null] : guard.taskState;
+  const mustHaveLaunched = guard.mustHaveLaunched ?? true;
+  if (guard.vmState && !guard.vmState.includes(instance.vmState)) {
+    throw new InstanceInvalidState(instance.uuid, 'vm_state', instance.vmState, method);
+  }
+  if (taskState && !taskState.includes(instance.taskState)) {
+    throw new InstanceInvalidState(instance.uuid, 'task_state', String(instance.taskState), method);
+  }
+  if (mustHaveLaunched && !instance.launchedAt) {
+    throw new InstanceInvalidState(instance.uuid, 'launched_at', 'None', method);
+  }
+}
+
+const SWAP_VOLUME_STATES = [
+  vm_states.ACTIVE,
+  vm_states.PAUSED,
+  vm_states.SUSPENDED,
+  vm_states.STOPPED,
+  vm_states.RESIZED,
+  vm_states.SOFT_DELETED,
+];
+
+const ATTACH_STATES = [
+  vm_states.ACTIVE,
+  vm_states.PAUSED,
+  vm_states.STOPPED,
+  vm_states.RESIZED,
+  vm_states.SOFT_DELETED,
+  vm_states.SHELVED,
+  vm_states.SHELVED_OFFLOADED,
+];
+
+const DETACH_STATES = [vm_states.ACTIVE, vm_states.PAUSED, vm_states.STOPPED, vm_states.RESIZED, vm_states.SOFT_DELETED];
+
+/** the device-name pattern of volume attach's schema and block_device.match_device */
+const DEVICE_RE = /^(\/dev\/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$/;
+
+export interface BootRequest {
+  name: string;
+  flavorRef: string;
+  imageRef: string;
+  availabilityZone: string | null;
+  metadata: Record<string, string>;
+  keyName: string | null;
+}
+
+export class API {
+  constructor(
+    private readonly store: StateStore,
+    readonly volumeApi: CinderAPI,
+    private readonly rpc: ComputeRpcAPI,
+  ) {}
+
+  /** API.get */
+  get(ctx: RequestContext, uuid: string): Instance {
+    return instanceGetByUuid(this.store.read(), ctx, uuid);
+  }
+
+  /** API.get_all with the search options nova-api passes on */
+  getAll(ctx: RequestContext, opts: { allTenants: boolean; projectId?: string }): Instance[] {
+    const s = this.store.read();
+    return s.nova.instances.filter((i) => {
+      if (i.deleted) return false;
+      if (ctx.isAdmin && opts.allTenants) return opts.projectId ? i.projectId === opts.projectId : true;
+      return i.projectId === ctx.projectId;
+    });
+  }
+
+  /** API.swap_volume (seed) */
+  async swap_volume(ctx: RequestContext, instance: Instance, oldVolume: NovaVolume, newVolume: NovaVolume): Promise<void> {
+    checkInstanceLock(ctx, instance);
+    checkInstanceState(instance, 'swap_volume', { vmState: SWAP_VOLUME_STATES });
+    if (oldVolume.attach_status === 'detached') throw new VolumeUnattached(oldVolume.id);
+    // The caller likely got the instance from volume['attachments'] in the first place,
+    // but let's sanity check.
+    if (!oldVolume.attachments[instance.uuid]) {
+      throw new InvalidVolume('Old volume is attached to a different instance.');
+    }
+    if (newVolume.attach_status === 'attached') throw new InvalidVolume('New volume must be detached in order to swap.');
+    if (Math.trunc(newVolume.size) < Math.trunc(oldVolume.size)) {
+      throw new InvalidVolume('New volume must be the same size or larger.');
+    }
+    this.volumeApi.checkDetach(oldVolume);
+    this.volumeApi.checkAttach(newVolume, instance);
+    await this.volumeApi.beginDetaching(ctx, oldVolume.id);
+    // NOTE: a failure here leaves the old volume 'detaching' — Mitaka has no rollback
+    // outside the try below.
+    await this.volumeApi.reserveVolume(ctx, newVolume.id);
+    try {
+      this.rpc.swap_volume(ctx, instance, oldVolume.id, newVolume.id);
+    } catch (err) {
+      await this.volumeApi.rollDetaching(ctx, oldVolume.id);
+      await this.volumeApi.unreserveVolume(ctx, newVolume.id);
+      throw err;
+    }
+  }
+
+  /** API.attach_volume → _attach_volume */
+  async attach_volume(ctx: RequestContext, instance: Instance, volumeId: string, device: string | null): Promise<string> {
+    checkInstanceLock(ctx, instance);
+    checkInstanceState(instance, 'attach_volume', { vmState: ATTACH_STATES });
+    if (device && !DEVICE_RE.test(device)) throw new InvalidDevicePath(device);
+    // reserve_block_device_name creates the BDM on the host and answers the device name
+    const dev = await this.rpc.reserve_block_device_name(ctx, instance, device, volumeId);
+    try {
+      const volume = await this.volumeApi.get(ctx, volumeId);
+      this.volumeApi.checkAttach(volume, instance);
+      await this.volumeApi.reserveVolume(ctx, volumeId);
+      const bdm = this.store.read().nova.bdms.find((b) => b.instanceUuid === instance.uuid && b.volumeId === volumeId);
+      this.rpc.attach_volume(ctx, instance, bdm?.id ?? -1);
+    } catch (err) {
+      await this.store.update((s) => {
+        s.nova.bdms = s.nova.bdms.filter((b) => !(b.instanceUuid === instance.uuid && b.volumeId === volumeId));
+      });
+      throw err;
+    }
+    return dev;
+  }
+
+  /** API.detach_volume → _detach_volume */
+  async detach_volume(ctx: RequestContext, instance: Instance, volume: NovaVolume): Promise<void> {
+    checkInstanceLock(ctx, instance);
+    checkInstanceState(instance, 'detach_volume', { vmState: DETACH_STATES });
+    if (volume.attach_status === 'detached') throw new VolumeUnattached(volume.id);
+    this.volumeApi.checkDetach(volume);
+    await this.volumeApi.beginDetaching(ctx, volume.id);
+    this.rpc.detach_volume(ctx, instance, volume.id);
+  }
+
+  /** Sets a task_state (and whatever else), guarded by the instance's current state. */
+  private async startTask(
+    ctx: RequestContext,
+    instance: Instance,
+    method: string,
+    guard: StateGuard,
+    values: Partial<Instance>,
+    lock = true,
+  ): Promise<Instance> {
+    return this.store.update((s) => {
+      const cur = instanceGetByUuid(s, ctx, instance.uuid);
+      if (lock) checkInstanceLock(ctx, cur);
+      checkInstanceState(cur, method, guard);
+      return updateInstance(s, cur.uuid, values);
+    });
+  }
+
+  async stop(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'stop', { vmState: [vm_states.ACTIVE, vm_states.RESCUED, vm_states.ERROR] }, { taskState: task_states.POWERING_OFF });
+    this.rpc.power_action(ctx, inst, 'stop_instance');
+  }
+
+  async start(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'start', { vmState: [vm_states.STOPPED] }, { taskState: task_states.POWERING_ON });
+    this.rpc.power_action(ctx, inst, 'start_instance');
+  }
+
+  async pause(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'pause', { vmState: [vm_states.ACTIVE, vm_states.RESCUED] }, { taskState: task_states.PAUSING });
+    this.rpc.power_action(ctx, inst, 'pause_instance');
+  }
+
+  async unpause(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'unpause', { vmState: [vm_states.PAUSED] }, { taskState: task_states.UNPAUSING });
+    this.rpc.power_action(ctx, inst, 'unpause_instance');
+  }
+
+  async suspend(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'suspend', { vmState: [vm_states.ACTIVE] }, { taskState: task_states.SUSPENDING });
+    this.rpc.power_action(ctx, inst, 'suspend_instance');
+  }
+
+  async resume(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'resume', { vmState: [vm_states.SUSPENDED] }, { taskState: task_states.RESUMING });
+    this.rpc.power_action(ctx, inst, 'resume_instance');
+  }
+
+  /** API.lock: who locked it is remembered, so an owner cannot undo an admin's lock */
+  async lock(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.store.update((s) => {
+      const cur = instanceGetByUuid(s, ctx, instance.uuid);
+      const isOwner = cur.projectId === ctx.projectId;
+      updateInstance(s, cur.uuid, { locked: true, lockedBy: isOwner ? 'owner' : 'admin' });
+    });
+    LOG.debug('Locking', { context: ctx, instance: instance.uuid });
+  }
+
+  /** API.unlock: unlocking an admin's lock needs os-lock-server:unlock:unlock_override */
+  async unlock(ctx: RequestContext, instance: Instance): Promise<void> {
+    await this.store.update((s) => {
+      const cur = instanceGetByUuid(s, ctx, instance.uuid);
+      const isOwner = cur.projectId === ctx.projectId;
+      if (cur.lockedBy && cur.lockedBy !== 'owner' && isOwner && !ctx.isAdmin) {
+        throw new PolicyNotAuthorized('os_compute_api:os-lock-server:unlock:unlock_override');
+      }
+      updateInstance(s, cur.uuid, { locked: false, lockedBy: null });
+    });
+  }
+
+  /** admin action os-resetState: no cast, the DB is simply set */
+  async resetState(ctx: RequestContext, instance: Instance, state: 'error' | 'active'): Promise<void> {
+    await this.store.update((s) => {
+      const cur = instanceGetByUuid(s, ctx, instance.uuid);
+      updateInstance(s, cur.uuid, { vmState: state, taskState: null });
+    });
+  }
+
+  /** API.delete: check_instance_lock, any vm_state, task_state None, need not have launched */
+  async delete(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(
+      ctx,
+      instance,
+      'delete',
+      { vmState: null, taskState: null, mustHaveLaunched: false },
+      { taskState: task_states.DELETING },
+    );
+    this.rpc.terminate_instance(ctx, inst);
+  }
+
+  /** API.create: the instance record and its root BDM, then the build cast */
+  async create(ctx: RequestContext, req: BootRequest): Promise<{ instance: Instance; adminPass: string }> {
+    const adminPass = randomUUID().replace(/-/g, '').slice(0, 12);
+    const instance = await this.store.update((s: State) => {
+      const flavor = s.flavors.find((f) => f.id === req.flavorRef || f.name === req.flavorRef);
+      if (!flavor) throw new FlavorNotFound(req.flavorRef);
+      const image = s.images.find((i) => i.id === req.imageRef || i.name === req.imageRef);
+      if (!image) throw new ImageNotFound(req.imageRef);
+      const now = isoSeconds();
+      const inst: Instance = {
+        uuid: randomUUID(),
+        id: s.nova.nextInstanceId++,
+        name: req.name,
+        projectId: ctx.projectId,
+        userId: ctx.userId,
+        host: s.host,
+        node: s.host,
+        availabilityZone: req.availabilityZone ?? 'nova',
+        vmState: vm_states.BUILDING,
+        taskState: task_states.SCHEDULING,
+        powerState: 0,
+        locked: false,
+        lockedBy: null,
+        launchedAt: null,
+        terminatedAt: null,
+        createdAt: now,
+        updatedAt: now,
+        flavorId: flavor.id,
+        imageRef: image.id,
+        keyName: req.keyName,
+        metadata: req.metadata,
+        securityGroups: ['default'],
+        addresses: {},
+        accessIPv4: '',
+        accessIPv6: '',
+        configDrive: '',
+        deleted: false,
+      };
+      s.nova.instances.push(inst);
+      s.nova.bdms.push({
+        id: s.nova.nextBdmId++,
+        instanceUuid: inst.uuid,
+        deviceName: '/dev/vda',
+        sourceType: 'image',
+        destinationType: 'local',
+        volumeId: null,
+        snapshotId: null,
+        imageId: image.id,
+        bootIndex: 0,
+        deleteOnTermination: true,
+        connectionInfo: null,
+        volumeSize: null,
+        noDevice: null,
+        diskBus: null,
+        deviceType: 'disk',
+      });
+      return inst;
+    });
+    this.rpc.build_and_run_instance(ctx, instance);
+    return { instance, adminPass };
+  }
+}
+
+/** compute/utils.get_next_device_name in miniature: the next free /dev/vdX */
+export function nextDeviceName(state: State, instanceUuid: string, wanted: string | null): string {
+  const used = new Set(bdmsByInstance(state, instanceUuid).map((b) => b.deviceName));
+  if (wanted) {
+    if (used.has(wanted)) throw new DevicePathInUse(wanted);
+    return wanted;
+  }
+  for (let c = 'b'.charCodeAt(0); c <= 'z'.charCodeAt(0); c++) {
+    const dev = `/dev/vd${String.fromCharCode(c)}`;
+    if (!used.has(dev)) return dev;
+  }
+  throw new DevicePathInUse('/dev/vdz');
+}
+
+export { isoMicros };

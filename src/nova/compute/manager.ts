@@ -1,0 +1,319 @@
+// nova/compute/manager.py (Mitaka): ComputeManager, the RPC endpoint on the host.
+// swap_volume, _swap_volume and _init_volume_connection follow the seed line by line.
+import type { RequestContext } from '../../common/context.js';
+import { elevated } from '../../common/context.js';
+import { getLogger } from '../../common/log.js';
+import { pyRepr } from '../../common/pyrepr.js';
+import { isoSeconds } from '../../common/time.js';
+import type { StateStore } from '../../state/store.js';
+import type { Bdm, Instance } from '../../state/types.js';
+import { bdmByVolumeAndInstance, instanceGetByUuid, updateInstance } from '../db.js';
+import { nextDeviceName } from './api.js';
+import type { LibvirtDriver } from '../virt/libvirt/driver.js';
+import type { ConnectionInfo } from '../virt/libvirt/volume.js';
+import { power_state, vm_states } from '../vm-states.js';
+import type { CinderAPI, Connector } from '../volume/cinder.js';
+
+const LOG = getLogger('nova.compute.manager', 'nova-compute');
+
+function errText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+export class ComputeManager {
+  constructor(
+    private readonly store: StateStore,
+    readonly driver: LibvirtDriver,
+    private readonly volume_api: CinderAPI,
+  ) {}
+
+  /** The RPC dispatcher: method name → handler, as oslo.messaging dispatches an endpoint. */
+  async dispatch(ctx: RequestContext, method: string, args: Record<string, unknown>): Promise<unknown> {
+    const instance = this.instance(ctx, String(args.instance));
+    switch (method) {
+      case 'swap_volume':
+        return this.swap_volume(ctx, String(args.old_volume_id), String(args.new_volume_id), instance);
+      case 'reserve_block_device_name':
+        return this.reserve_block_device_name(ctx, instance, (args.device as string | null) ?? null, String(args.volume_id));
+      case 'attach_volume':
+        return this.attach_volume(ctx, instance, Number(args.bdm));
+      case 'detach_volume':
+        return this.detach_volume(ctx, String(args.volume_id), instance);
+      case 'build_and_run_instance':
+        return this.build_and_run_instance(ctx, instance);
+      case 'terminate_instance':
+        return this.terminate_instance(ctx, instance);
+      case 'stop_instance':
+        return this.power(ctx, instance, () => this.driver.power_off(instance), vm_states.STOPPED);
+      case 'start_instance':
+        return this.power(ctx, instance, () => this.driver.power_on(instance), vm_states.ACTIVE);
+      case 'pause_instance':
+        return this.power(ctx, instance, () => this.driver.pause(instance), vm_states.PAUSED);
+      case 'unpause_instance':
+        return this.power(ctx, instance, () => this.driver.unpause(instance), vm_states.ACTIVE);
+      case 'suspend_instance':
+        return this.power(ctx, instance, () => this.driver.suspend(instance), vm_states.SUSPENDED);
+      case 'resume_instance':
+        return this.power(ctx, instance, () => this.driver.resume(instance), vm_states.ACTIVE);
+      default:
+        throw new Error(`Endpoint does not support RPC method ${method}`);
+    }
+  }
+
+  private instance(ctx: RequestContext, uuid: string): Instance {
+    return instanceGetByUuid(this.store.read(), elevated(ctx), uuid);
+  }
+
+  /** @reverts_task_state: a failed operation leaves no task_state behind */
+  private async revertTaskState(instance: Instance): Promise<void> {
+    await this.store.update((s) => updateInstance(s, instance.uuid, { taskState: null }));
+  }
+
+  /** ComputeManager.swap_volume (seed) */
+  async swap_volume(context: RequestContext, oldVolumeId: string, newVolumeId: string, instance: Instance): Promise<void> {
+    try {
+      context = elevated(context);
+      const bdm = bdmByVolumeAndInstance(this.store.read(), oldVolumeId, instance.uuid);
+      const connector = this.driver.get_volume_connector(instance);
+      let resizeTo = 0;
+      const oldVolSize = (await this.volume_api.get(context, oldVolumeId)).size;
+      const newVolSize = (await this.volume_api.get(context, newVolumeId)).size;
+      if (newVolSize > oldVolSize) resizeTo = newVolSize;
+      LOG.info(`Swapping volume ${oldVolumeId} for ${newVolumeId}`, { context, instance: instance.uuid });
+      const [compRet, newCinfo] = await this._swap_volume(context, instance, bdm, connector, oldVolumeId, newVolumeId, resizeTo);
+      const saveVolumeId = compRet.save_volume_id;
+      // Update bdm
+      const values: Partial<Bdm> = {
+        connectionInfo: JSON.stringify(newCinfo),
+        deleteOnTermination: false,
+        sourceType: 'volume',
+        destinationType: 'volume',
+        snapshotId: null,
+        volumeId: saveVolumeId,
+        noDevice: null,
+      };
+      if (resizeTo) values.volumeSize = resizeTo;
+      const logged = {
+        connection_info: values.connectionInfo,
+        delete_on_termination: false,
+        source_type: 'volume',
+        destination_type: 'volume',
+        snapshot_id: null,
+        volume_id: saveVolumeId,
+        no_device: null,
+        ...(resizeTo ? { volume_size: resizeTo } : {}),
+      };
+      LOG.debug(`swap_volume: Updating volume ${bdm.volumeId} BDM record with ${pyRepr(logged)}`, { context, instance: instance.uuid });
+      await this.store.update((s) => {
+        const row = s.nova.bdms.find((b) => b.id === bdm.id);
+        if (row) Object.assign(row, values);
+      });
+    } catch (err) {
+      await this.revertTaskState(instance);
+      throw err;
+    }
+  }
+
+  /** ComputeManager._swap_volume (seed) */
+  async _swap_volume(
+    context: RequestContext,
+    instance: Instance,
+    bdm: Bdm,
+    connector: Connector,
+    oldVolumeId: string,
+    newVolumeId: string,
+    resizeTo: number,
+  ): Promise<[{ save_volume_id: string }, ConnectionInfo | null]> {
+    const mountpoint = bdm.deviceName;
+    let failed = false;
+    let newCinfo: ConnectionInfo | null = null;
+    let compRet: { save_volume_id: string };
+    try {
+      let oldCinfo: ConnectionInfo;
+      [oldCinfo, newCinfo] = await this._init_volume_connection(context, newVolumeId, oldVolumeId, connector, instance, bdm);
+      LOG.debug(
+        `swap_volume: Calling driver volume swap with connection infos: new: ${pyRepr(newCinfo)}; old: ${pyRepr(oldCinfo)}`,
+        { context, instance: instance.uuid },
+      );
+      await this.driver.swap_volume(context, oldCinfo, newCinfo, instance, mountpoint, resizeTo);
+    } catch (err) {
+      failed = true;
+      if (newCinfo) {
+        LOG.exception(`Failed to swap volume ${oldVolumeId} for ${newVolumeId}`, err, { context, instance: instance.uuid });
+      } else {
+        LOG.exception(`Failed to connect to volume ${newVolumeId} with volume at ${mountpoint}`, err, { context, instance: instance.uuid });
+      }
+      await this.volume_api.rollDetaching(context, oldVolumeId);
+      await this.volume_api.unreserveVolume(context, newVolumeId);
+      throw err;
+    } finally {
+      const connVolume = failed ? newVolumeId : oldVolumeId;
+      if (newCinfo) {
+        LOG.debug(`swap_volume: calling Cinder terminate_connection for ${connVolume}`, { context, instance: instance.uuid });
+        await this.volume_api.terminateConnection(context, connVolume, connector);
+      }
+      // If Cinder initiated the swap, it will keep the original ID
+      compRet = await this.volume_api.migrateVolumeCompletion(context, oldVolumeId, newVolumeId, failed);
+      LOG.debug(`swap_volume: Cinder migrate_volume_completion returned: ${pyRepr(compRet)}`, { context, instance: instance.uuid });
+    }
+    return [compRet, newCinfo];
+  }
+
+  /** ComputeManager._init_volume_connection: the new connection keeps the old serial */
+  async _init_volume_connection(
+    context: RequestContext,
+    newVolumeId: string,
+    oldVolumeId: string,
+    connector: Connector,
+    instance: Instance,
+    bdm: Bdm,
+  ): Promise<[ConnectionInfo, ConnectionInfo]> {
+    void instance;
+    const newCinfo = (await this.volume_api.initializeConnection(context, newVolumeId, connector)) as unknown as ConnectionInfo;
+    const oldCinfo = JSON.parse(bdm.connectionInfo ?? 'null') as ConnectionInfo;
+    if (oldCinfo && !('serial' in oldCinfo)) oldCinfo.serial = oldVolumeId;
+    newCinfo.serial = oldCinfo.serial;
+    return [oldCinfo, newCinfo];
+  }
+
+  /** reserve_block_device_name: the BDM row for a volume being attached */
+  async reserve_block_device_name(ctx: RequestContext, instance: Instance, device: string | null, volumeId: string): Promise<string> {
+    void ctx;
+    return this.store.update((s) => {
+      const dev = nextDeviceName(s, instance.uuid, device);
+      s.nova.bdms.push({
+        id: s.nova.nextBdmId++,
+        instanceUuid: instance.uuid,
+        deviceName: dev,
+        sourceType: 'volume',
+        destinationType: 'volume',
+        volumeId,
+        snapshotId: null,
+        imageId: null,
+        bootIndex: null,
+        deleteOnTermination: false,
+        connectionInfo: null,
+        volumeSize: null,
+        noDevice: null,
+        diskBus: null,
+        deviceType: null,
+      });
+      return dev;
+    });
+  }
+
+  /** attach_volume → DriverVolumeBlockDevice.attach */
+  async attach_volume(context: RequestContext, instance: Instance, bdmId: number): Promise<void> {
+    const bdm = this.store.read().nova.bdms.find((b) => b.id === bdmId);
+    if (!bdm || !bdm.volumeId) return;
+    const volumeId = bdm.volumeId;
+    const connector = this.driver.get_volume_connector(instance);
+    let cinfo: ConnectionInfo | null = null;
+    try {
+      cinfo = (await this.volume_api.initializeConnection(context, volumeId, connector)) as unknown as ConnectionInfo;
+      if (!('serial' in cinfo)) cinfo.serial = volumeId;
+      await this.driver.attach_volume(context, cinfo, instance, bdm.deviceName);
+      await this.volume_api.attach(context, volumeId, instance.uuid, bdm.deviceName, instance.host);
+      const info = JSON.stringify(cinfo);
+      await this.store.update((s) => {
+        const row = s.nova.bdms.find((b) => b.id === bdmId);
+        if (row) row.connectionInfo = info;
+      });
+    } catch (err) {
+      LOG.exception(`Failed to attach ${volumeId} at ${bdm.deviceName}`, err, { context, instance: instance.uuid });
+      if (cinfo) await this.volume_api.terminateConnection(context, volumeId, connector);
+      await this.volume_api.unreserveVolume(context, volumeId);
+      await this.store.update((s) => {
+        s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+      });
+      throw err;
+    }
+  }
+
+  /** detach_volume → _detach_volume */
+  async detach_volume(context: RequestContext, volumeId: string, instance: Instance): Promise<void> {
+    const bdm = bdmByVolumeAndInstance(this.store.read(), volumeId, instance.uuid);
+    const connector = this.driver.get_volume_connector(instance);
+    const cinfo = JSON.parse(bdm.connectionInfo ?? '{}') as ConnectionInfo;
+    LOG.info(`Detach volume ${volumeId} from mountpoint ${bdm.deviceName}`, { context, instance: instance.uuid });
+    try {
+      await this.driver.detach_volume(cinfo, instance, bdm.deviceName);
+    } catch (err) {
+      LOG.exception(`Failed to detach volume ${volumeId} from ${bdm.deviceName}`, err, { context, instance: instance.uuid });
+      await this.volume_api.rollDetaching(context, volumeId);
+      throw err;
+    }
+    await this.volume_api.terminateConnection(context, volumeId, connector);
+    const vol = await this.volume_api.get(context, volumeId);
+    await this.volume_api.detach(context, volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
+    await this.store.update((s) => {
+      s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdm.id);
+    });
+  }
+
+  /** build_and_run_instance: network, root disk, domain, then ACTIVE */
+  async build_and_run_instance(context: RequestContext, instance: Instance): Promise<void> {
+    const s0 = this.store.read();
+    const flavor = s0.flavors.find((f) => f.id === instance.flavorId);
+    try {
+      await this.store.update((s) => {
+        const used = new Set(s.nova.instances.flatMap((i) => Object.values(i.addresses).flat().map((a) => a.addr)));
+        let n = 3;
+        while (used.has(`10.0.0.${n}`)) n++;
+        updateInstance(s, instance.uuid, {
+          taskState: 'spawning',
+          addresses: { private: [{ addr: `10.0.0.${n}`, version: 4, type: 'fixed', mac: `fa:16:3e:00:00:${n.toString(16).padStart(2, '0')}` }] },
+        });
+      });
+      await this.driver.spawn(instance, flavor?.disk ?? 1, flavor?.ram ?? 512, flavor?.vcpus ?? 1);
+      await this.store.update((s) =>
+        updateInstance(s, instance.uuid, { vmState: vm_states.ACTIVE, taskState: null, powerState: power_state.RUNNING, launchedAt: isoSeconds() }),
+      );
+      LOG.info('Instance spawned successfully.', { context, instance: instance.uuid });
+    } catch (err) {
+      LOG.exception('Instance failed to spawn', err, { context, instance: instance.uuid });
+      await this.store.update((s) => updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null }));
+      throw err;
+    }
+  }
+
+  /** terminate_instance: power off, volumes detached in Cinder, BDMs and instance gone */
+  async terminate_instance(context: RequestContext, instance: Instance): Promise<void> {
+    await this.driver.destroy(instance);
+    const bdms = this.store.read().nova.bdms.filter((b) => b.instanceUuid === instance.uuid);
+    const connector = this.driver.get_volume_connector(instance);
+    for (const bdm of bdms) {
+      if (!bdm.volumeId) continue;
+      try {
+        await this.volume_api.terminateConnection(context, bdm.volumeId, connector);
+        const vol = await this.volume_api.get(context, bdm.volumeId);
+        await this.volume_api.detach(context, bdm.volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
+      } catch (err) {
+        LOG.warning(`Ignoring error while detaching volume ${bdm.volumeId}: ${errText(err)}`, { context, instance: instance.uuid });
+      }
+    }
+    await this.store.update((s) => {
+      s.nova.bdms = s.nova.bdms.filter((b) => b.instanceUuid !== instance.uuid);
+      updateInstance(s, instance.uuid, {
+        vmState: vm_states.DELETED,
+        taskState: null,
+        powerState: power_state.NOSTATE,
+        deleted: true,
+        terminatedAt: isoSeconds(),
+      });
+    });
+    LOG.info('Terminating instance', { context, instance: instance.uuid });
+  }
+
+  private async power(ctx: RequestContext, instance: Instance, act: () => Promise<void>, vmState: string): Promise<void> {
+    try {
+      await act();
+    } catch (err) {
+      await this.revertTaskState(instance);
+      throw err;
+    }
+    const ps = this.driver.get_power_state(instance);
+    await this.store.update((s) => updateInstance(s, instance.uuid, { vmState, taskState: null, powerState: ps }));
+    void ctx;
+  }
+}

@@ -1,0 +1,222 @@
+// nova/virt/libvirt/driver.py (Mitaka): LibvirtDriver, the parts the swap path and the
+// instance lifecycle use.
+import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RequestContext } from '../../../common/context.js';
+import { getLogger } from '../../../common/log.js';
+import { sleep } from '../../../common/time.js';
+import type { StateStore } from '../../../state/store.js';
+import { instanceDiskPath } from '../../../state/paths.js';
+import type { DomainDef, Instance } from '../../../state/types.js';
+import { bdmByVolumeAndInstance, instanceName } from '../../db.js';
+import { DiskNotFound, NotImplementedErrorPy } from '../../exception.js';
+import { power_state } from '../../vm-states.js';
+import type { Connector } from '../../volume/cinder.js';
+import { get_disk_bus_for_disk_dev } from './blockinfo.js';
+import type { Guest } from './guest.js';
+import type { Host } from './host.js';
+import { connectVolume, disconnectVolume, diskXml, getVolumeConfig, type ConnectionInfo, type DiskInfo } from './volume.js';
+import { formatDomainXml } from '../../../libvirt/xml.js';
+
+const LOG = getLogger('nova.virt.libvirt.driver', 'nova-compute');
+
+const GiB = 1024 ** 3;
+
+export interface DriverConfig {
+  /** CONF.libvirt.virt_type */
+  virtType: string;
+  /** the swap loop's time.sleep(0.5) */
+  blockJobPollMs: number;
+}
+
+export class LibvirtDriver {
+  constructor(
+    readonly _host: Host,
+    private readonly store: StateStore,
+    private readonly conf: DriverConfig = { virtType: 'kvm', blockJobPollMs: 500 },
+  ) {}
+
+  /** get_volume_connector: what Cinder needs to export a volume to this host */
+  get_volume_connector(instance: Instance): Connector {
+    return {
+      ip: '127.0.0.1',
+      host: instance.host,
+      initiator: `iqn.1994-05.com.redhat:${instance.host}`,
+      multipath: false,
+      platform: 'x86_64',
+      os_type: 'linux2',
+    };
+  }
+
+  _connect_volume(info: ConnectionInfo, disk: DiskInfo): void {
+    connectVolume(info);
+    void disk;
+  }
+
+  _disconnect_volume(info: ConnectionInfo, dev: string): void {
+    disconnectVolume(info, dev);
+  }
+
+  /** LibvirtDriver.swap_volume (seed) */
+  async swap_volume(
+    ctx: RequestContext,
+    oldConnectionInfo: ConnectionInfo,
+    newConnectionInfo: ConnectionInfo,
+    instance: Instance,
+    mountpoint: string,
+    resizeTo: number,
+  ): Promise<void> {
+    const guest = this._host.get_guest(instance);
+    const diskDev = mountpoint.slice(mountpoint.lastIndexOf('/') + 1);
+    if (!guest.get_disk(diskDev)) throw new DiskNotFound(diskDev);
+    const diskInfo: DiskInfo = { dev: diskDev, bus: get_disk_bus_for_disk_dev(this.conf.virtType, diskDev), type: 'disk' };
+    this._connect_volume(newConnectionInfo, diskInfo);
+    const conf = getVolumeConfig(newConnectionInfo, diskInfo);
+    if (!conf.sourcePath) {
+      this._disconnect_volume(newConnectionInfo, diskDev);
+      throw new NotImplementedErrorPy('Swap only supports host devices');
+    }
+    // Save updates made in connection_info when connect_volume was called. The BDM is
+    // found by the serial, which _init_volume_connection copied from the old volume.
+    const volumeId = newConnectionInfo.serial ?? '';
+    await this.store.update((s) => {
+      const bdm = bdmByVolumeAndInstance(s, volumeId, instance.uuid);
+      bdm.connectionInfo = JSON.stringify(newConnectionInfo);
+    });
+    await this._swap_volume(guest, diskDev, conf.sourcePath, resizeTo);
+    this._disconnect_volume(oldConnectionInfo, diskDev);
+    void ctx;
+  }
+
+  /** LibvirtDriver._swap_volume (seed) */
+  async _swap_volume(guest: Guest, diskPath: string, newPath: string, resizeTo: number): Promise<void> {
+    const dev = guest.get_block_device(diskPath);
+    // Save a copy of the domain's persistent XML file
+    const xml = guest.get_xml_desc(true, true);
+    // Abort is an idempotent operation, so make sure any block jobs which may have
+    // failed are ended.
+    try {
+      await dev.abort_job();
+    } catch {
+      // ignored, as upstream does
+    }
+    try {
+      // NOTE: blockRebase cannot be executed on persistent domains, so we need to
+      // temporarily undefine it. If any part of this block fails, the domain is
+      // re-defined regardless.
+      if (guest.has_persistent_configuration()) await guest.delete_configuration();
+      // Start copy with VIR_DOMAIN_REBASE_REUSE_EXT flag to allow writing to existing
+      // external volume file
+      await dev.rebase(newPath, { copy: true, reuseExt: true });
+      while (await dev.wait_for_job()) await sleep(this.conf.blockJobPollMs);
+      await dev.abort_job(false, true);
+      if (resizeTo) {
+        // NOTE: domain.blockJobAbort isn't a sync call in every libvirt (bug #1119173),
+        // so wait for the pivot to finish.
+        while (await dev.wait_for_job(false, true)) await sleep(this.conf.blockJobPollMs);
+        await dev.resize((resizeTo * GiB) / 1024);
+      }
+    } finally {
+      await this._host.write_instance_config(xml);
+    }
+  }
+
+  /** attach_volume: connect, build the disk config, attach to config and (if running) live */
+  async attach_volume(ctx: RequestContext, connectionInfo: ConnectionInfo, instance: Instance, mountpoint: string): Promise<void> {
+    const guest = this._host.get_guest(instance);
+    const diskDev = mountpoint.slice(mountpoint.lastIndexOf('/') + 1);
+    const diskInfo: DiskInfo = { dev: diskDev, bus: get_disk_bus_for_disk_dev(this.conf.virtType, diskDev), type: 'disk' };
+    this._connect_volume(connectionInfo, diskInfo);
+    const conf = getVolumeConfig(connectionInfo, diskInfo);
+    await guest.attach_device(diskXml(conf), true, guest.is_active());
+    void ctx;
+  }
+
+  /** detach_volume */
+  async detach_volume(connectionInfo: ConnectionInfo, instance: Instance, mountpoint: string): Promise<void> {
+    const diskDev = mountpoint.slice(mountpoint.lastIndexOf('/') + 1);
+    let guest: Guest;
+    try {
+      guest = this._host.get_guest(instance);
+    } catch {
+      LOG.warning('During detach_volume, instance disappeared.', { instance: instance.uuid });
+      return;
+    }
+    const disk = guest.get_disk(diskDev);
+    if (!disk) throw new DiskNotFound(diskDev);
+    await guest.detach_device(disk, guest.has_persistent_configuration(), guest.is_active());
+    this._disconnect_volume(connectionInfo, diskDev);
+  }
+
+  /** spawn: the root disk from the image (a sparse file here), the domain, boot */
+  async spawn(instance: Instance, rootGb: number, memoryMb: number, vcpus: number): Promise<void> {
+    const statePath = this.store.path;
+    const disk = instanceDiskPath(statePath, instance.uuid);
+    mkdirSync(dirname(disk), { recursive: true });
+    const fd = openSync(disk, 'w');
+    try {
+      ftruncateSync(fd, Math.max(1, rootGb) * GiB);
+    } finally {
+      closeSync(fd);
+    }
+    const def: DomainDef = {
+      name: instanceName(instance),
+      uuid: instance.uuid,
+      memoryKiB: memoryMb * 1024,
+      vcpus,
+      disks: [{ type: 'file', device: 'disk', driverType: 'raw', source: disk, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: null }],
+    };
+    const guest = await this._host.write_instance_config(formatDomainXml(def));
+    await guest._domain.create();
+  }
+
+  /** destroy + cleanup: the domain goes, and so does the instance directory */
+  async destroy(instance: Instance): Promise<void> {
+    try {
+      const guest = this._host.get_guest(instance);
+      if (guest.is_active()) await guest._domain.destroy();
+      if (guest.has_persistent_configuration()) await guest.delete_configuration();
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'InstanceNotFound')) throw err;
+    }
+    rmSync(dirname(instanceDiskPath(this.store.path, instance.uuid)), { recursive: true, force: true });
+  }
+
+  async power_off(instance: Instance): Promise<void> {
+    const g = this._host.get_guest(instance);
+    if (g.is_active()) await g._domain.destroy();
+  }
+
+  async power_on(instance: Instance): Promise<void> {
+    await this._host.get_guest(instance)._domain.create();
+  }
+
+  async pause(instance: Instance): Promise<void> {
+    await this._host.get_guest(instance)._domain.suspend();
+  }
+
+  async unpause(instance: Instance): Promise<void> {
+    await this._host.get_guest(instance)._domain.resume();
+  }
+
+  /** suspend: the guest's memory goes to a managed-save image */
+  async suspend(instance: Instance): Promise<void> {
+    await this._host.get_guest(instance)._domain.managedSave();
+  }
+
+  /** resume: the domain is started again from its managed-save image */
+  async resume(instance: Instance): Promise<void> {
+    await this._host.get_guest(instance)._domain.create();
+  }
+
+  /** get_info(instance).state, as _get_power_state reads it */
+  get_power_state(instance: Instance): number {
+    try {
+      const [state] = this._host.get_guest(instance)._domain.state();
+      // virDomainState → nova power_state
+      return { 1: power_state.RUNNING, 3: power_state.PAUSED, 5: power_state.SHUTDOWN, 7: power_state.SUSPENDED }[state] ?? power_state.NOSTATE;
+    } catch {
+      return power_state.NOSTATE;
+    }
+  }
+}

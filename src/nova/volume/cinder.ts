@@ -1,0 +1,170 @@
+// nova/volume/cinder.py (Mitaka): Nova's view of Cinder. It talks to cinder-api over the
+// same HTTP-shaped transport the client uses, with the caller's token, and translates
+// Cinder's faults the way translate_volume_exception does (404 → VolumeNotFound, 400 →
+// InvalidInput, which the API does not expect and therefore turns into a 500).
+import { tokenFor } from '../../common/auth.js';
+import type { RequestContext } from '../../common/context.js';
+import { getLogger } from '../../common/log.js';
+import type { Transport } from '../../http/types.js';
+import { InvalidInput, InvalidVolume, NovaException, VolumeNotFound } from '../exception.js';
+
+const LOG = getLogger('nova.volume.cinder', 'nova');
+
+/** The dict _untranslate_volume_summary_view builds */
+export interface NovaVolume {
+  id: string;
+  status: string;
+  size: number;
+  availability_zone: string;
+  display_name: string | null;
+  attach_status: 'attached' | 'detached';
+  attachments: Record<string, { attachment_id: string; mountpoint: string }>;
+  migration_status: string | null;
+  volume_type: string;
+}
+
+/** cinderclient's ClientException as Nova sees it */
+export class CinderClientError extends NovaException {
+  constructor(readonly status: number, message: string, readonly requestId: string) {
+    // cinderclient.exceptions.<Class>: str() carries the status and request id
+    const cls = { 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict' }[status] ?? 'ClientException';
+    super(cls, `${message} (HTTP ${status}) (Request-ID: ${requestId})`, status);
+  }
+}
+
+export interface Connector {
+  ip: string;
+  host: string;
+  initiator: string;
+  multipath: boolean;
+  platform: string;
+  os_type: string;
+}
+
+export class CinderAPI {
+  constructor(
+    private readonly transport: Transport,
+    private readonly endpoint: string,
+  ) {}
+
+  private async request(ctx: RequestContext, method: string, path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.endpoint}/v2/${ctx.projectId}${path}`;
+    const res = await this.transport.request({
+      method,
+      url,
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/json',
+        'User-Agent': 'python-cinderclient',
+        'X-Auth-Token': tokenFor(ctx),
+        'X-OpenStack-Request-ID': ctx.requestId,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const parsed: unknown = res.body ? JSON.parse(res.body) : null;
+    if (res.status >= 400) {
+      const fault = parsed && typeof parsed === 'object' ? Object.values(parsed as Record<string, { message?: string }>)[0] : undefined;
+      throw new CinderClientError(res.status, fault?.message ?? `HTTP ${res.status}`, res.headers['x-openstack-request-id'] ?? '');
+    }
+    return parsed;
+  }
+
+  /** translate_volume_exception */
+  private async translated<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof CinderClientError) {
+        if (err.status === 404) throw new VolumeNotFound(volumeId);
+        if (err.status === 400) throw new InvalidInput(err.message);
+      }
+      throw err;
+    }
+  }
+
+  private action(ctx: RequestContext, volumeId: string, name: string, args: unknown = null): Promise<unknown> {
+    return this.translated(volumeId, () => this.request(ctx, 'POST', `/volumes/${volumeId}/action`, { [name]: args }));
+  }
+
+  /** API.get → _untranslate_volume_summary_view */
+  async get(ctx: RequestContext, volumeId: string): Promise<NovaVolume> {
+    const body = (await this.translated(volumeId, () => this.request(ctx, 'GET', `/volumes/${volumeId}`))) as {
+      volume: Record<string, unknown>;
+    };
+    const v = body.volume;
+    const atts = (v.attachments as { server_id: string; attachment_id: string; device: string }[]) ?? [];
+    const attachments: NovaVolume['attachments'] = {};
+    for (const a of atts) attachments[a.server_id] = { attachment_id: a.attachment_id, mountpoint: a.device };
+    return {
+      id: String(v.id),
+      status: String(v.status),
+      size: Number(v.size),
+      availability_zone: String(v.availability_zone),
+      display_name: (v.name as string | null) ?? null,
+      attach_status: atts.length ? 'attached' : 'detached',
+      attachments,
+      migration_status: (v.migration_status as string | null | undefined) ?? null,
+      volume_type: String(v.volume_type),
+    };
+  }
+
+  /** API.check_attach */
+  checkAttach(volume: NovaVolume, instance?: { uuid: string; availabilityZone: string }, crossAzAttach = true): void {
+    if (volume.status !== 'available') {
+      throw new InvalidVolume(`volume '${volume.id}' status must be 'available'. Currently in '${volume.status}'`);
+    }
+    if (volume.attach_status === 'attached') throw new InvalidVolume(`volume ${volume.id} already attached`);
+    if (instance && !crossAzAttach && instance.availabilityZone !== volume.availability_zone) {
+      throw new InvalidVolume(
+        `Instance ${instance.uuid} and volume ${volume.id} are not in the same availability_zone. Instance is in ${instance.availabilityZone}. Volume is in ${volume.availability_zone}`,
+      );
+    }
+  }
+
+  /** API.check_detach */
+  checkDetach(volume: NovaVolume): void {
+    if (volume.status === 'available') throw new InvalidVolume(`volume ${volume.id} already detached`);
+    if (volume.attach_status === 'detached') throw new InvalidVolume('Volume must be attached in order to detach.');
+  }
+
+  reserveVolume(ctx: RequestContext, volumeId: string): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-reserve');
+  }
+  unreserveVolume(ctx: RequestContext, volumeId: string): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-unreserve');
+  }
+  beginDetaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-begin_detaching');
+  }
+  rollDetaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-roll_detaching');
+  }
+  attach(ctx: RequestContext, volumeId: string, instanceUuid: string, mountpoint: string, hostName: string): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-attach', { instance_uuid: instanceUuid, mountpoint, mode: 'rw', host_name: hostName });
+  }
+  detach(ctx: RequestContext, volumeId: string, attachmentId: string | null): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-detach', { attachment_id: attachmentId });
+  }
+
+  async initializeConnection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<Record<string, unknown>> {
+    const body = (await this.action(ctx, volumeId, 'os-initialize_connection', { connector })) as {
+      connection_info: Record<string, unknown>;
+    };
+    // Nova keeps the connector it used in the connection_info it stores
+    const info = { ...body.connection_info, connector };
+    LOG.debug(`initialize_connection returned for volume ${volumeId}`, { context: ctx });
+    return info;
+  }
+
+  terminateConnection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<unknown> {
+    return this.action(ctx, volumeId, 'os-terminate_connection', { connector });
+  }
+
+  async migrateVolumeCompletion(ctx: RequestContext, oldVolumeId: string, newVolumeId: string, error: boolean): Promise<{ save_volume_id: string }> {
+    const body = (await this.action(ctx, oldVolumeId, 'os-migrate_volume_completion', {
+      new_volume: newVolumeId,
+      error,
+    })) as { save_volume_id: string };
+    return body;
+  }
+}

@@ -1,0 +1,212 @@
+// novaclient.client.SessionClient + the bits of keystoneauth's Session the CLI shows:
+// every request crosses a Transport (in-process to the embedded cloud, or a real socket
+// later), carries the noauth2 token and the negotiated microversion, is logged curl-style
+// under --debug, and non-2xx answers become novaclient exceptions.
+import { createHash } from 'node:crypto';
+import type { HttpRequest, HttpResponse, Transport } from '../http/types.js';
+import { ClientException, CommandError, fromResponse, getHeader, UnsupportedVersion } from './exceptions.js';
+import { pyJson } from './pyfmt.js';
+
+export type ServiceType = 'compute' | 'volumev2';
+
+/** Mitaka's novaclient.API_MIN_VERSION / API_MAX_VERSION */
+export const API_MIN_VERSION = '2.1';
+export const API_MAX_VERSION = '2.25';
+export const USER_AGENT = 'python-novaclient';
+
+export interface ClientOptions {
+  transport: Transport;
+  /** service catalog: compute …/v2.1, volumev2 …/v2/<project_id> */
+  endpoints: { compute: string; volumev2: string };
+  /** noauth2 token "<user>:<project>" */
+  token: string;
+  projectId: string;
+  /** --os-compute-api-version / OS_COMPUTE_API_VERSION ("2.latest" when unset) */
+  requestedVersion?: string;
+  /** where --debug lines go (stderr); absent = no logging */
+  debug?: (line: string) => void;
+}
+
+export interface ApiResponse {
+  resp: HttpResponse;
+  body: unknown;
+}
+
+export interface APIVersion {
+  major: number;
+  minor: number;
+  latest: boolean;
+}
+
+export function parseVersion(v: string): APIVersion {
+  const m = /^(\d+)(?:\.(\d+|latest))?$/.exec(v.trim());
+  if (!m) {
+    throw new UnsupportedVersion(
+      `The major version should be specified as X or X.latest, or as X.Y (where X and Y are integers). Got: '${v}'`,
+    );
+  }
+  const major = Number(m[1]);
+  if (m[2] === 'latest') return { major, minor: 0, latest: true };
+  return { major, minor: m[2] === undefined ? 0 : Number(m[2]), latest: false };
+}
+
+const cmp = (a: APIVersion, b: APIVersion): number => a.major - b.major || a.minor - b.minor;
+export const versionString = (v: APIVersion): string => (v.latest ? `${v.major}.latest` : `${v.major}.${v.minor}`);
+
+/** volumev2 catalog URLs carry the project: …/v2/%(project_id)s, or a bare …/v2 */
+function substituteProject(url: string, projectId: string): string {
+  const placeholder = /%\(tenant_id\)s|%\(project_id\)s|\$\(tenant_id\)s|\$\(project_id\)s|<project_id>/g;
+  if (placeholder.test(url)) return url.replace(placeholder, projectId);
+  const bare = url.replace(/\/+$/, '');
+  return /\/v\d+(\.\d+)?$/.test(bare) ? `${bare}/${projectId}` : bare;
+}
+
+export class SessionClient {
+  readonly endpoints: { compute: string; volumev2: string };
+  apiVersion: APIVersion = { major: 2, minor: 0, latest: false };
+
+  constructor(private readonly opts: ClientOptions) {
+    this.endpoints = {
+      compute: opts.endpoints.compute.replace(/\/+$/, ''),
+      volumev2: substituteProject(opts.endpoints.volumev2, opts.projectId).replace(/\/+$/, ''),
+    };
+  }
+
+  /** api_versions.discover_version: GET the compute endpoint, settle on min(client, server) */
+  async discoverVersion(): Promise<APIVersion> {
+    const requested = parseVersion(this.opts.requestedVersion || '2.latest');
+    const clientMin = parseVersion(API_MIN_VERSION);
+    const clientMax = parseVersion(API_MAX_VERSION);
+    if (!requested.latest && cmp(requested, { major: 2, minor: 0, latest: false }) > 0) {
+      if (cmp(requested, clientMin) < 0 || cmp(requested, clientMax) > 0) {
+        throw new CommandError(
+          `The specified version isn't supported by client. The valid version range is '${API_MIN_VERSION}' to '${API_MAX_VERSION}'`,
+        );
+      }
+    }
+    const { body } = await this.request('compute', 'GET', this.endpoints.compute, undefined, { noVersion: true, absolute: true });
+    const version = (body as { version?: { version?: string; min_version?: string } } | null)?.version;
+    const serverMax = version?.version ? parseVersion(version.version) : null;
+    const serverMin = version?.min_version ? parseVersion(version.min_version) : null;
+    let chosen: APIVersion;
+    if (!requested.latest && requested.major === 2 && requested.minor === 0) {
+      chosen = requested;
+    } else if (!requested.latest) {
+      if (!serverMax || !serverMin) throw new UnsupportedVersion("Server doesn't support microversions");
+      if (cmp(requested, serverMin) < 0 || cmp(requested, serverMax) > 0) {
+        throw new UnsupportedVersion(
+          `The specified version isn't supported by server. The valid version range is '${versionString(serverMin)}' to '${versionString(serverMax)}'`,
+        );
+      }
+      chosen = requested;
+    } else if (!serverMax || !serverMin) {
+      chosen = { major: 2, minor: 0, latest: false };
+    } else if (cmp(clientMin, serverMax) > 0 || cmp(clientMax, serverMin) < 0) {
+      const which = cmp(clientMin, serverMax) > 0 ? 'old' : 'new';
+      throw new UnsupportedVersion(
+        `Server version is too ${which}. The client valid version range is '${API_MIN_VERSION}' to '${API_MAX_VERSION}'. ` +
+          `The server valid version range is '${versionString(serverMin)}' to '${versionString(serverMax)}'.`,
+      );
+    } else {
+      chosen = cmp(clientMax, serverMax) <= 0 ? clientMax : serverMax;
+    }
+    this.apiVersion = chosen;
+    return chosen;
+  }
+
+  async request(
+    service: ServiceType,
+    method: string,
+    path: string,
+    body?: unknown,
+    flags: { noVersion?: boolean; absolute?: boolean } = {},
+  ): Promise<ApiResponse> {
+    const url = flags.absolute ? path : `${this.endpoints[service]}${path}`;
+    const headers: Record<string, string> = {
+      'User-Agent': USER_AGENT,
+      Accept: 'application/json',
+      'X-Auth-Token': this.opts.token,
+    };
+    let data: string | undefined;
+    if (body !== undefined) {
+      data = pyJson(body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const v = this.apiVersion;
+    if (!flags.noVersion && (v.major > 2 || v.minor > 0)) headers['X-OpenStack-Nova-API-Version'] = versionString(v);
+    const req: HttpRequest = { method, url, headers, body: data };
+    this.logRequest(req);
+    const resp = await this.opts.transport.request(req);
+    this.logResponse(resp, method, url, service);
+    let parsed: unknown = null;
+    if (resp.body) {
+      try {
+        parsed = JSON.parse(resp.body);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (resp.status >= 400) throw fromResponse(resp, parsed, url, method);
+    return { resp, body: parsed };
+  }
+
+  get(service: ServiceType, path: string): Promise<ApiResponse> {
+    return this.request(service, 'GET', path);
+  }
+  post(service: ServiceType, path: string, body: unknown): Promise<ApiResponse> {
+    return this.request(service, 'POST', path, body);
+  }
+  put(service: ServiceType, path: string, body: unknown): Promise<ApiResponse> {
+    return this.request(service, 'PUT', path, body);
+  }
+  delete(service: ServiceType, path: string): Promise<ApiResponse> {
+    return this.request(service, 'DELETE', path);
+  }
+
+  // keystoneauth1.session: _http_log_request / _http_log_response
+  private logRequest(req: HttpRequest): void {
+    const log = this.opts.debug;
+    if (!log) return;
+    const parts = ['REQ: curl -g -i', `-X ${req.method}`, req.url];
+    for (const [k, v] of sortedHeaders(req.headers)) parts.push(`-H "${k}: ${processHeader(k, v)}"`);
+    if (req.body) parts.push(`-d '${req.body}'`);
+    log(`DEBUG (session:519) ${parts.join(' ')}`);
+  }
+
+  private logResponse(resp: HttpResponse, method: string, url: string, service: ServiceType): void {
+    const log = this.opts.debug;
+    if (!log) return;
+    const parts = ['RESP:', `[${resp.status}]`];
+    for (const [k, v] of sortedHeaders(resp.headers)) parts.push(`${k}: ${processHeader(k, v)}`);
+    log(`DEBUG (session:550) ${parts.join(' ')}`);
+    const ctype = getHeader(resp.headers, 'content-type');
+    if (ctype && (ctype.startsWith('application/json') || ctype.startsWith('text/plain'))) {
+      log(`DEBUG (session:582) RESP BODY: ${resp.body}`);
+    } else {
+      log(
+        `DEBUG (session:582) RESP BODY: Omitted, Content-Type is set to ${ctype ?? 'None'}. ` +
+          'Only application/json, text/plain responses have their bodies logged.',
+      );
+    }
+    const rid = getHeader(resp.headers, 'x-openstack-request-id') ?? getHeader(resp.headers, 'x-compute-request-id');
+    if (rid) log(`DEBUG (session:954) ${method} call to ${service} for ${url} used request id ${rid}`);
+  }
+}
+
+function sortedHeaders(h: Record<string, string>): [string, string][] {
+  return Object.entries(h).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+const SECRET_HEADERS = new Set(['authorization', 'x-auth-token', 'x-subject-token', 'x-service-token']);
+
+/** keystoneauth hashes tokens before logging them */
+function processHeader(name: string, value: string): string {
+  if (SECRET_HEADERS.has(name.toLowerCase())) {
+    return `{SHA256}${createHash('sha256').update(value).digest('hex')}`;
+  }
+  return value;
+}
+
+export function isClientException(e: unknown): e is ClientException {
+  return e instanceof ClientException;
+}

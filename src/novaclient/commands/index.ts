@@ -1,0 +1,33 @@
+// The subcommands, each loaded only when it runs (or for `nova help`).
+import type { CommandDef } from '../types.js';
+
+type Loader = () => Promise<{ command: CommandDef }>;
+
+export const COMMANDS: Record<string, Loader> = {
+  boot: () => import('./boot.js'),
+  delete: () => import('./delete.js'),
+  list: () => import('./list.js'),
+  lock: () => import('./lock.js'),
+  pause: () => import('./pause.js'),
+  'reset-state': () => import('./reset_state.js'),
+  resume: () => import('./resume.js'),
+  show: () => import('./show.js'),
+  start: () => import('./start.js'),
+  stop: () => import('./stop.js'),
+  suspend: () => import('./suspend.js'),
+  unlock: () => import('./unlock.js'),
+  unpause: () => import('./unpause.js'),
+  'volume-attach': () => import('./volume_attach.js'),
+  'volume-attachments': () => import('./volume_attachments.js'),
+  'volume-create': () => import('./volume_create.js'),
+  'volume-delete': () => import('./volume_delete.js'),
+  'volume-detach': () => import('./volume_detach.js'),
+  'volume-list': () => import('./volume_list.js'),
+  'volume-show': () => import('./volume_show.js'),
+  'volume-update': () => import('./volume_update.js'),
+};
+
+export async function loadCommand(name: string): Promise<CommandDef | undefined> {
+  const loader = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  return loader ? (await loader()).command : undefined;
+}

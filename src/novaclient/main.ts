@@ -1,0 +1,37 @@
+// Entry point of bin/nova: wires the shell to the process (stdout/stderr, SIGINT, exit code).
+// Kept tiny so that `nova list` only loads what it uses.
+import { embeddedConnector } from './embedded.js';
+import { NovaShell, type ShellIO } from './shell.js';
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  let handler: (() => void) | null = null;
+  const io: ShellIO = {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    stderrIsTTY: !!process.stderr.isTTY,
+    stderrColumns: process.stderr.columns ?? 0,
+    env: process.env,
+    setInterruptHandler: (h) => {
+      handler = h;
+    },
+  };
+  process.on('SIGINT', () => {
+    if (handler) handler();
+    else {
+      process.stderr.write('... terminating nova client\n');
+      process.exit(130);
+    }
+  });
+  return new NovaShell(io, embeddedConnector).main(argv);
+}
+
+export async function run(): Promise<void> {
+  try {
+    process.exitCode = await main();
+  } catch (e) {
+    process.stderr.write(`ERROR (${e instanceof Error ? e.name : 'Exception'}): ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+  // the embedded cloud is closed; don't let a stray timer keep the CLI alive
+  process.exit(process.exitCode);
+}

@@ -1,0 +1,99 @@
+// Entry point of bin/nova-sim: manage the embedded world (init from a fixture, find a
+// volume's image file). The work is done by src/novasim/world.ts; this only parses and prints.
+import { resolveStatePath } from '../state/paths.js';
+import { EarlyExit, formatError, formatHelp, parseKnownArgs, SUPPRESS, UsageError, type ArgSpec, type ParserSpec } from './argparse.js';
+
+interface WorldModule {
+  initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }>;
+  volumePath(statePath: string, ref: string): Promise<string>;
+}
+
+const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
+const STATE: ArgSpec = {
+  flags: ['--state'],
+  dest: 'state',
+  metavar: '<state-file>',
+  default: null,
+  help: 'State file of the embedded cloud. Defaults to env[NOVASIM_STATE], else $XDG_STATE_HOME/novasim/state.json.',
+};
+
+const SUBCOMMANDS: Record<string, ParserSpec> = {
+  init: {
+    prog: 'nova-sim init',
+    description: 'Create the state file (and its volume images) from a fixture.',
+    args: [
+      HELP,
+      STATE,
+      { flags: ['--fixture'], dest: 'fixture', metavar: '<name|path>', default: 'default', help: 'Fixture name (in fixtures/) or path to a fixture JSON file. Default: default.' },
+      { flags: ['--force'], dest: 'force', action: 'store_true', default: false, help: 'Replace an existing state file.' },
+    ],
+  },
+  'volume-path': {
+    prog: 'nova-sim volume-path',
+    description: "Print the absolute path of a volume's image file.",
+    args: [HELP, STATE, { dest: 'volume', metavar: '<volume>', help: 'Name or ID of the volume.' }],
+  },
+};
+
+const MAIN: ParserSpec = {
+  prog: 'nova-sim',
+  description: "Manage novasim's embedded cloud.",
+  args: [HELP, STATE],
+  subcommands: {
+    metavar: '<subcommand>',
+    choices: Object.entries(SUBCOMMANDS).map(([name, s]) => ({ name, help: s.description ?? '' })),
+  },
+};
+
+async function loadWorld(): Promise<WorldModule> {
+  const spec = '../novasim/world.js';
+  return (await import(spec)) as WorldModule;
+}
+
+export async function simMain(argv: string[], out = (t: string) => void process.stdout.write(t), err = (t: string) => void process.stderr.write(t)): Promise<number> {
+  try {
+    const top = parseKnownArgs(MAIN, argv);
+    if (!top.rest || !top.rest.length) {
+      if (top.extras.length) throw new UsageError(MAIN, `unrecognized arguments: ${top.extras.join(' ')}`);
+      out(formatHelp(MAIN));
+      return argv.length ? 2 : 0;
+    }
+    const [name, ...rest] = top.rest;
+    const spec = SUBCOMMANDS[name];
+    if (!spec) {
+      throw new UsageError(MAIN, `argument <subcommand>: invalid choice: '${name}' (choose from ${Object.keys(SUBCOMMANDS).map((c) => `'${c}'`).join(', ')})`);
+    }
+    const { ns, extras } = parseKnownArgs(spec, rest);
+    if (extras.length || top.extras.length) throw new UsageError(MAIN, `unrecognized arguments: ${[...top.extras, ...extras].join(' ')}`);
+    const statePath = resolveStatePath((ns.state as string | null) ?? (top.ns.state as string | null) ?? undefined);
+    const world = await loadWorld();
+    if (name === 'init') {
+      const r = await world.initWorld(statePath, ns.fixture as string, ns.force as boolean);
+      out(`${r.created ? 'Created' : 'Replaced'} ${r.path} from fixture ${ns.fixture as string}\n`);
+    } else {
+      out(`${await world.volumePath(statePath, ns.volume as string)}\n`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(formatError(e.spec, e.message).replace(/Try '(\S+) help ([^']*)'/, (_m, p: string, s: string) => `Try '${p} ${s ? `${s} ` : ''}--help'`));
+      return 2;
+    }
+    if (e instanceof EarlyExit) {
+      out(e.text);
+      return 0;
+    }
+    const kind = e instanceof Error ? ((e as { kind?: unknown }).kind as string | undefined) ?? e.name : 'Exception';
+    err(`ERROR (${kind}): ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+export async function run(): Promise<void> {
+  process.on('SIGINT', () => {
+    process.stderr.write('... terminating nova-sim\n');
+    process.exit(130);
+  });
+  process.exitCode = await simMain(process.argv.slice(2));
+  process.exit(process.exitCode);
+}

@@ -1,0 +1,109 @@
+// utils.print_list / utils.print_dict: prettytable's layout (+---+ borders, one space of
+// padding, everything left-aligned, header between two rules, closing rule), drawn with
+// cli-table3. Loaded only by the commands that print tables.
+import { createRequire } from 'node:module';
+import type { Resource } from './base.js';
+import { pyCompare, pyJson, pyStr } from './pyfmt.js';
+
+type Cell = string;
+interface TableCtor {
+  new (opts: object): { push(...rows: Cell[][]): void; toString(): string };
+}
+
+const require = createRequire(import.meta.url);
+let TableClass: TableCtor | undefined;
+function Table(): TableCtor {
+  // CommonJS require is the quickest way to load cli-table3 on the startup path
+  TableClass ??= require('cli-table3') as TableCtor;
+  return TableClass;
+}
+
+const CHARS = {
+  top: '-',
+  'top-mid': '+',
+  'top-left': '+',
+  'top-right': '+',
+  bottom: '-',
+  'bottom-mid': '+',
+  'bottom-left': '+',
+  'bottom-right': '+',
+  left: '|',
+  'left-mid': '+',
+  mid: '-',
+  'mid-mid': '+',
+  right: '|',
+  'right-mid': '+',
+  middle: '|',
+};
+
+/** prettytable.get_string() for a header and rows of strings */
+export function renderTable(header: string[], rows: Cell[][]): string {
+  const T = Table();
+  const t = new T({
+    head: header,
+    chars: CHARS,
+    style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1, compact: true },
+  });
+  if (rows.length) t.push(...rows.map((r) => r.map((c) => c.replace(/\t/g, ' '))));
+  let out = t.toString();
+  if (!rows.length) {
+    // prettytable prints the closing rule under an empty header too
+    const rule = out.split('\n')[0];
+    out += `\n${rule}`;
+  }
+  return out;
+}
+
+export type Formatter = (o: Resource) => unknown;
+
+/** utils.print_list(objs, fields, formatters, sortby_index) */
+export function printList(
+  objs: Resource[],
+  fields: string[],
+  formatters: Record<string, Formatter> = {},
+  sortbyIndex: number | null = null,
+  mixedCaseFields: string[] = ['serverId'],
+): string {
+  const rows = objs.map((o) =>
+    fields.map((field) => {
+      if (field in formatters) return pyStr(formatters[field](o));
+      const name = mixedCaseFields.includes(field) ? field.replace(/ /g, '_') : field.toLowerCase().replace(/ /g, '_');
+      let data = o.has(name) ? o.attr(name) : '';
+      if (data === null || data === undefined) data = '-';
+      return pyStr(data).replace(/\r/g, '');
+    }),
+  );
+  if (sortbyIndex !== null) {
+    // prettytable sorts on [sort column] + row, so ties fall back to the whole row
+    rows.sort((a, b) => {
+      const ka = [a[sortbyIndex], ...a];
+      const kb = [b[sortbyIndex], ...b];
+      for (let i = 0; i < ka.length; i++) {
+        const c = pyCompare(ka[i], kb[i]);
+        if (c) return c;
+      }
+      return 0;
+    });
+  }
+  return `${renderTable(fields, rows)}\n`;
+}
+
+/** utils.print_dict(d, dict_property, dict_value) */
+export function printDict(d: Record<string, unknown>, property = 'Property', value = 'Value'): string {
+  const rows: Cell[][] = [];
+  for (const k of Object.keys(d).sort(pyCompare)) {
+    let v = d[k];
+    if (v !== null && typeof v === 'object') v = pyJson(v);
+    if (typeof v === 'string' && v && (v.includes('\\n') || v.includes('\r'))) {
+      const lines = v.replace(/\r/g, '').trim().split('\\n');
+      let col1 = k;
+      for (const line of lines) {
+        rows.push([col1, line]);
+        col1 = '';
+      }
+    } else {
+      rows.push([k, v === null || v === undefined ? '-' : pyStr(v)]);
+    }
+  }
+  return `${renderTable([property, value], rows)}\n`;
+}

@@ -1,0 +1,50 @@
+// What a command module sees: the parsed arguments, the client with its managers, the
+// output, and (when the CLI hosts the embedded cloud) the cloud itself.
+import type { ArgSpec, Namespace } from './argparse.js';
+import type { SessionClient } from './client.js';
+import type { ServerManager } from './v2/servers.js';
+import type { ServerVolumeManager, VolumeManager } from './v2/volumes.js';
+import type { FlavorManager, ImageManager } from './v2/flavors_images.js';
+import type { EmbeddedCloud } from '../cloud/types.js';
+
+/** the single place that writes to the terminal */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+  readonly stderrIsTTY: boolean;
+  /** terminal width of stderr (0 when unknown: a pty without a size) */
+  readonly stderrColumns?: number;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** novaclient.v2.client.Client */
+export interface Client {
+  readonly api: SessionClient;
+  readonly servers: ServerManager;
+  /** the deprecated Cinder proxy */
+  readonly volumes: VolumeManager;
+  /** os-volume_attachments */
+  readonly serverVolumes: ServerVolumeManager;
+  readonly flavors: FlavorManager;
+  readonly images: ImageManager;
+}
+
+export interface ShellContext {
+  readonly cs: Client;
+  readonly out: Output;
+  readonly debug: boolean;
+  /** the embedded cloud this process hosts, if any (absent against a remote Nova) */
+  readonly cloud: EmbeddedCloud | null;
+  /** SIGINT routing: a command that follows work in progress takes Ctrl-C over */
+  onInterrupt(handler: (() => void) | null): void;
+}
+
+export interface CommandDef {
+  /** hyphenated, as in `nova help` */
+  name: string;
+  /** the do_* docstring: the help summary and description */
+  doc: string;
+  args: ArgSpec[];
+  /** returns the exit code (default 0) */
+  run(sh: ShellContext, args: Namespace): Promise<number | void>;
+}

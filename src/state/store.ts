@@ -1,0 +1,128 @@
+// The one door to the state file: load → operate (a pure, synchronous function) → save,
+// atomically (temp file, fsync, rename) and under a real lock (flock on <state>.lock), so
+// concurrent `nova` processes never lose each other's updates.
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import fsExt from 'fs-ext';
+import writeFileAtomic from 'write-file-atomic';
+import { SimError } from '../common/errors.js';
+import type { State } from './types.js';
+import { validateState } from './validate.js';
+
+/** The state file is missing, unreadable, corrupt or of the wrong schema. */
+export class StateFileError extends SimError {
+  constructor(readonly path: string, problem: string) {
+    super('StateFileError', `${path}: ${problem}`);
+  }
+}
+
+function flockAsync(fd: number, how: 'ex' | 'un'): Promise<void> {
+  return new Promise((resolve, reject) => fsExt.flock(fd, how, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Serialises this process's own transactions before they queue for the file lock. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+const mutexes = new Map<string, Mutex>();
+
+export class StateStore {
+  private readonly mutex: Mutex;
+  private cache: { key: string; state: State } | null = null;
+
+  constructor(readonly path: string) {
+    let m = mutexes.get(path);
+    if (!m) mutexes.set(path, (m = new Mutex()));
+    this.mutex = m;
+  }
+
+  exists(): boolean {
+    try {
+      statSync(this.path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A consistent snapshot (writers replace the file by rename, so no lock is needed). */
+  read(): State {
+    let text: string;
+    let key: string;
+    try {
+      const st = statSync(this.path, { bigint: true });
+      key = `${st.ino}:${st.mtimeNs}:${st.size}`;
+      if (this.cache && this.cache.key === key) return structuredClone(this.cache.state);
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new StateFileError(this.path, code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`);
+    }
+    const state = parseState(this.path, text);
+    this.cache = { key, state: structuredClone(state) };
+    return state;
+  }
+
+  /** Runs `fn` on the current state under the lock and saves what it changed; if `fn`
+   * throws, nothing is written and the error propagates. */
+  update<T>(fn: (state: State) => T): Promise<T> {
+    return this.mutex.run(async () => {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(`${this.path}.lock`, 'a');
+      try {
+        await flockAsync(fd, 'ex');
+        const state = this.read();
+        const result = fn(state);
+        this.write(state);
+        return result;
+      } finally {
+        closeSync(fd); // closing the descriptor releases the flock
+      }
+    });
+  }
+
+  /** Creates the file from `build` (init), under the same lock. With `replace` false an
+   * existing file is kept and false is returned. `build` may write the world's images. */
+  create(build: () => State, replace: boolean): Promise<boolean> {
+    return this.mutex.run(async () => {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const fd = openSync(`${this.path}.lock`, 'a');
+      try {
+        await flockAsync(fd, 'ex');
+        if (!replace && this.exists()) return false;
+        this.write(build());
+        return true;
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+
+  private write(state: State): void {
+    writeFileAtomic.sync(this.path, JSON.stringify(state, null, 1) + '\n', { fsync: true, mode: 0o644 });
+    this.cache = null;
+  }
+}
+
+export function parseState(path: string, text: string): State {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    const why = text.trim() === '' ? 'the file is empty' : `not valid JSON (${(err as Error).message})`;
+    throw new StateFileError(path, why);
+  }
+  const problem = validateState(doc);
+  if (problem) throw new StateFileError(path, `not a novasim state file: ${problem}`);
+  return doc as State;
+}

@@ -1,0 +1,209 @@
+// The shape of the state file: one JSON document holding what each service keeps in its
+// own database (Nova's instances and BDMs, Cinder's volumes) and what the hypervisor knows
+// (libvirt's domains). Only src/state/ reads or writes it.
+
+export const SCHEMA_VERSION = 1;
+
+export interface Flavor {
+  id: string;
+  name: string;
+  ram: number;
+  vcpus: number;
+  disk: number;
+  ephemeral: number;
+  swap: number;
+}
+
+export interface Image {
+  id: string;
+  name: string;
+  status: string;
+  minDisk: number;
+  minRam: number;
+  size: number;
+  created: string;
+  updated: string;
+}
+
+export interface ProjectRole {
+  projectId: string;
+  projectName: string;
+  roles: string[];
+}
+
+/** A Keystone user and the projects it has roles on (devstack: admin is admin on demo too). */
+export interface User {
+  id: string;
+  name: string;
+  defaultProject: string;
+  projects: ProjectRole[];
+}
+
+export interface Address {
+  addr: string;
+  version: 4 | 6;
+  type: 'fixed' | 'floating';
+  mac: string;
+}
+
+/** nova.objects.Instance (the fields the swap path and the CLI touch) */
+export interface Instance {
+  uuid: string;
+  /** instances.id: gives the libvirt name instance-%08x */
+  id: number;
+  name: string;
+  projectId: string;
+  userId: string;
+  host: string;
+  node: string;
+  availabilityZone: string;
+  vmState: string;
+  taskState: string | null;
+  powerState: number;
+  locked: boolean;
+  lockedBy: 'owner' | 'admin' | null;
+  launchedAt: string | null;
+  terminatedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  flavorId: string;
+  imageRef: string;
+  keyName: string | null;
+  metadata: Record<string, string>;
+  securityGroups: string[];
+  addresses: Record<string, Address[]>;
+  accessIPv4: string;
+  accessIPv6: string;
+  configDrive: string;
+  deleted: boolean;
+}
+
+/** nova.objects.BlockDeviceMapping */
+export interface Bdm {
+  id: number;
+  instanceUuid: string;
+  deviceName: string;
+  sourceType: 'image' | 'volume' | 'snapshot' | 'blank';
+  destinationType: 'local' | 'volume';
+  volumeId: string | null;
+  snapshotId: string | null;
+  imageId: string | null;
+  bootIndex: number | null;
+  deleteOnTermination: boolean;
+  /** JSON text, as Nova stores it */
+  connectionInfo: string | null;
+  volumeSize: number | null;
+  noDevice: boolean | null;
+  diskBus: string | null;
+  deviceType: string | null;
+}
+
+/** cinder.db volume_attachment */
+export interface VolumeAttachment {
+  id: string;
+  instanceUuid: string;
+  attachedHost: string;
+  mountpoint: string;
+  attachTime: string;
+  attachMode: 'rw' | 'ro';
+  attachStatus: 'attached' | 'attaching' | 'detached';
+}
+
+/** cinder.db volumes */
+export interface Volume {
+  id: string;
+  displayName: string | null;
+  displayDescription: string | null;
+  size: number;
+  status: string;
+  attachStatus: 'attached' | 'detached' | 'attaching';
+  attachments: VolumeAttachment[];
+  migrationStatus: string | null;
+  availabilityZone: string;
+  volumeType: string;
+  bootable: boolean;
+  projectId: string;
+  userId: string;
+  host: string;
+  createdAt: string;
+  updatedAt: string;
+  metadata: Record<string, string>;
+}
+
+/** One <disk> of a libvirt domain definition. */
+export interface DomainDisk {
+  type: 'file' | 'block' | 'network';
+  device: 'disk' | 'cdrom';
+  driverType: 'raw' | 'qcow2';
+  /** <source file=…> / <source dev=…>; for network disks the protocol/name */
+  source: string;
+  targetDev: string;
+  targetBus: string;
+  serial: string | null;
+  /** libvirt's alias, e.g. virtio-disk1; QEMU's drive id is drive-<alias> */
+  alias: string | null;
+}
+
+/** The <mirror> libvirt records on a disk while a block copy job runs. */
+export interface DiskMirror {
+  dev: string;
+  type: 'file' | 'block';
+  source: string;
+  format: string;
+  job: 'copy';
+  ready: boolean;
+  /** progress as last reported by the QEMU job (bounded-rate snapshot) */
+  cur: number;
+  end: number;
+  bandwidth: number;
+  /** which host process runs the QEMU job */
+  ownerPid: number;
+  updatedAt: string;
+}
+
+export interface DomainDef {
+  name: string;
+  uuid: string;
+  memoryKiB: number;
+  vcpus: number;
+  disks: DomainDisk[];
+}
+
+/** A libvirt domain: the live definition of a running domain, and its persistent config. */
+export interface Domain {
+  name: string;
+  uuid: string;
+  id: number | null;
+  /** running, paused, shutoff, pmsuspended */
+  state: 'running' | 'paused' | 'shutoff' | 'pmsuspended';
+  /** the live (or, when shut off, the inactive) definition */
+  def: DomainDef;
+  /** the persistent configuration, null for a transient domain */
+  persistentDef: DomainDef | null;
+  /** a managed-save image exists (suspended with `virsh managedsave`) */
+  managedSave: boolean;
+  mirrors: Record<string, DiskMirror>;
+}
+
+export interface State {
+  schemaVersion: number;
+  fixture: string;
+  createdAt: string;
+  host: string;
+  users: User[];
+  flavors: Flavor[];
+  images: Image[];
+  nova: {
+    instances: Instance[];
+    bdms: Bdm[];
+    nextInstanceId: number;
+    nextBdmId: number;
+  };
+  cinder: {
+    volumes: Volume[];
+  };
+  libvirt: {
+    domains: Domain[];
+    nextDomainId: number;
+  };
+}

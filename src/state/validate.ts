@@ -1,0 +1,170 @@
+// Structural check of a state file before anyone trusts it: a wrong or truncated file is
+// refused with the path of the first bad field, never half-used.
+import { SCHEMA_VERSION } from './types.js';
+
+type Check = (v: unknown, path: string) => string | null;
+
+const str: Check = (v, p) => (typeof v === 'string' ? null : `${p} must be a string`);
+const strOrNull: Check = (v, p) => (v === null || typeof v === 'string' ? null : `${p} must be a string or null`);
+const int: Check = (v, p) => (Number.isInteger(v) ? null : `${p} must be an integer`);
+const intOrNull: Check = (v, p) => (v === null || Number.isInteger(v) ? null : `${p} must be an integer or null`);
+const bool: Check = (v, p) => (typeof v === 'boolean' ? null : `${p} must be a boolean`);
+const obj: Check = (v, p) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? null : `${p} must be an object`);
+const oneOf =
+  (...vals: unknown[]): Check =>
+  (v, p) =>
+    vals.includes(v) ? null : `${p} must be one of ${vals.map((x) => JSON.stringify(x)).join(', ')}`;
+
+function record(fields: Record<string, Check>): Check {
+  return (v, p) => {
+    const e = obj(v, p);
+    if (e) return e;
+    const o = v as Record<string, unknown>;
+    for (const [k, check] of Object.entries(fields)) {
+      if (!(k in o)) return `${p}.${k} is missing`;
+      const err = check(o[k], `${p}.${k}`);
+      if (err) return err;
+    }
+    return null;
+  };
+}
+
+function arrayOf(item: Check): Check {
+  return (v, p) => {
+    if (!Array.isArray(v)) return `${p} must be an array`;
+    for (let i = 0; i < v.length; i++) {
+      const err = item(v[i], `${p}[${i}]`);
+      if (err) return err;
+    }
+    return null;
+  };
+}
+
+function nullable(c: Check): Check {
+  return (v, p) => (v === null ? null : c(v, p));
+}
+
+const disk = record({
+  type: oneOf('file', 'block', 'network'),
+  device: oneOf('disk', 'cdrom'),
+  driverType: str,
+  source: str,
+  targetDev: str,
+  targetBus: str,
+  serial: strOrNull,
+  alias: strOrNull,
+});
+
+const domainDef = record({ name: str, uuid: str, memoryKiB: int, vcpus: int, disks: arrayOf(disk) });
+
+const mirror = record({
+  dev: str,
+  source: str,
+  format: str,
+  ready: bool,
+  cur: int,
+  end: int,
+  ownerPid: int,
+});
+
+const mirrors: Check = (v, p) => {
+  const e = obj(v, p);
+  if (e) return e;
+  for (const [k, m] of Object.entries(v as Record<string, unknown>)) {
+    const err = mirror(m, `${p}.${k}`);
+    if (err) return err;
+  }
+  return null;
+};
+
+const stateCheck = record({
+  schemaVersion: (v, p) => (v === SCHEMA_VERSION ? null : `${p} is ${JSON.stringify(v)}, expected ${SCHEMA_VERSION}`),
+  host: str,
+  users: arrayOf(
+    record({
+      id: str,
+      name: str,
+      defaultProject: str,
+      projects: arrayOf(record({ projectId: str, projectName: str, roles: arrayOf(str) })),
+    }),
+  ),
+  flavors: arrayOf(record({ id: str, name: str, ram: int, vcpus: int, disk: int })),
+  images: arrayOf(record({ id: str, name: str })),
+  nova: record({
+    instances: arrayOf(
+      record({
+        uuid: str,
+        id: int,
+        name: str,
+        projectId: str,
+        userId: str,
+        host: str,
+        availabilityZone: str,
+        vmState: str,
+        taskState: strOrNull,
+        powerState: int,
+        locked: bool,
+        launchedAt: strOrNull,
+        flavorId: str,
+        imageRef: str,
+        addresses: obj,
+        metadata: obj,
+        deleted: bool,
+      }),
+    ),
+    bdms: arrayOf(
+      record({
+        id: int,
+        instanceUuid: str,
+        deviceName: str,
+        sourceType: str,
+        destinationType: str,
+        volumeId: strOrNull,
+        bootIndex: intOrNull,
+        deleteOnTermination: bool,
+        connectionInfo: strOrNull,
+        volumeSize: intOrNull,
+      }),
+    ),
+    nextInstanceId: int,
+    nextBdmId: int,
+  }),
+  cinder: record({
+    volumes: arrayOf(
+      record({
+        id: str,
+        displayName: strOrNull,
+        size: int,
+        status: str,
+        attachStatus: oneOf('attached', 'detached', 'attaching'),
+        attachments: arrayOf(
+          record({ id: str, instanceUuid: str, mountpoint: str, attachMode: str, attachStatus: str }),
+        ),
+        migrationStatus: strOrNull,
+        availabilityZone: str,
+        volumeType: str,
+        projectId: str,
+      }),
+    ),
+  }),
+  libvirt: record({
+    domains: arrayOf(
+      record({
+        name: str,
+        uuid: str,
+        id: intOrNull,
+        state: oneOf('running', 'paused', 'shutoff', 'pmsuspended'),
+        def: domainDef,
+        persistentDef: nullable(domainDef),
+        managedSave: bool,
+        mirrors,
+      }),
+    ),
+    nextDomainId: int,
+  }),
+});
+
+/** Returns the first problem found, or null when the document has the state's shape. */
+export function validateState(doc: unknown): string | null {
+  return stateCheck(doc, 'state');
+}
