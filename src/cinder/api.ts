@@ -1,7 +1,7 @@
 // cinder-api, v2: the volumes resource and the volume actions Nova calls
 // (cinder/api/v2/volumes.py, cinder/api/contrib/volume_actions.py, admin_actions.py).
 import { contextFromToken, header } from '../common/auth.js';
-import { newRequestId, type RequestContext } from '../common/context.js';
+import { currentContext, newRequestId, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
 import { Router, splitUrl } from '../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../http/types.js';
@@ -206,7 +206,7 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         return faultResponse(400, 'Malformed request url', common);
       }
       const base = `${origin}/v2/${project}`;
-      const res = await m.handler({ ctx, params: m.params, query, body: parseJsonBody(req.body), base });
+      const res = await currentContext.run(ctx, () => m.handler({ ctx, params: m.params, query, body: parseJsonBody(req.body), base }));
       LOG.info(`${origin} "${req.method} ${path}" status: ${res.status}`, { context: ctx });
       return { ...res, headers: { ...res.headers, ...common } };
     } catch (err) {

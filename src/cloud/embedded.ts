@@ -1,18 +1,15 @@
 // The embedded cloud a `nova` process hosts: cinder-api/volume, nova-api, the message
 // bus, nova-compute with its libvirt driver, libvirtd and the QEMU processes — wired the
 // way a devstack node wires them, talking HTTP-shaped requests and RPC casts.
-import { CinderAPI } from '../nova/volume/cinder.js';
-import { createCinderApi, CINDER_PORT } from '../cinder/api.js';
-import { VolumeBackend } from '../cinder/backend.js';
+//
+// Each service is started on first use: `nova list` only ever needs nova-api, so it never
+// loads Cinder, nova-compute, libvirt or QEMU (start-up time is part of the product).
+import { addLogSink } from '../common/log.js';
+import { fileLogSink } from '../common/log-files.js';
 import { InProcessTransport } from '../http/in-process.js';
-import { LibvirtConnection } from '../libvirt/connection.js';
-import { createNovaApi, NOVA_PORT } from '../nova/api/app.js';
-import { API } from '../nova/compute/api.js';
-import { ComputeManager } from '../nova/compute/manager.js';
-import { ComputeAPI as ComputeRpcAPI } from '../nova/compute/rpcapi.js';
-import { LibvirtDriver } from '../nova/virt/libvirt/driver.js';
-import { Host } from '../nova/virt/libvirt/host.js';
+import type { Handler } from '../http/types.js';
 import { MessageBus } from '../rpc/bus.js';
+import { logsDir } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { ensureWorld } from '../novasim/world.js';
 import type { CloudEvent, ComputeEvent, DrainResult, EmbeddedCloud } from './types.js';
@@ -26,11 +23,24 @@ export interface EmbeddedOptions {
 }
 
 const LOOPBACK = '127.0.0.1';
+const NOVA_PORT = 8774;
+const CINDER_PORT = 8776;
+
+/** A service whose WSGI app is built when the first request arrives. */
+function lazy(build: () => Promise<Handler>): Handler {
+  let app: Promise<Handler> | null = null;
+  return async (req) => {
+    app ??= build();
+    return (await app)(req);
+  };
+}
 
 export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<EmbeddedCloud> {
   const store = new StateStore(opts.statePath);
   await ensureWorld(store, opts.onNotice);
-  const state = store.read();
+  const host = store.read().host;
+  // every service writes its log, as the real ones do, whoever is watching
+  const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));
 
   const listeners = new Set<(ev: CloudEvent) => void>();
   const emit = (ev: CloudEvent): void => {
@@ -40,22 +50,56 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   const transport = new InProcessTransport();
   const novaOrigin = `http://${LOOPBACK}:${NOVA_PORT}`;
   const cinderOrigin = `http://${LOOPBACK}:${CINDER_PORT}`;
+  const bus = new MessageBus();
+
+  const volumeApi = async () => {
+    const { CinderAPI } = await import('../nova/volume/cinder.js');
+    return new CinderAPI(transport, cinderOrigin);
+  };
 
   // cinder-api + cinder-volume
-  const backend = new VolumeBackend(opts.statePath);
-  transport.listen(cinderOrigin, createCinderApi(store, backend));
+  transport.listen(
+    cinderOrigin,
+    lazy(async () => {
+      const [{ createCinderApi }, { VolumeBackend }] = await Promise.all([import('../cinder/api.js'), import('../cinder/backend.js')]);
+      return createCinderApi(store, new VolumeBackend(opts.statePath));
+    }),
+  );
 
   // nova-compute: libvirt + QEMU underneath, the RPC endpoint on top
-  const bus = new MessageBus();
-  const libvirt = new LibvirtConnection(store, { notify: emit });
-  const volumeApi = new CinderAPI(transport, cinderOrigin);
-  const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500 });
-  const manager = new ComputeManager(store, driver, volumeApi);
-  bus.listen('compute', state.host, (ctx, method, args) => manager.dispatch(ctx, method, args));
+  type Libvirt = import('../libvirt/connection.js').LibvirtConnection;
+  let libvirt: Libvirt | null = null;
+  let interrupted = false;
+  let compute: Promise<import('../nova/compute/manager.js').ComputeManager> | null = null;
+  const startCompute = async () => {
+    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }] = await Promise.all([
+      import('../libvirt/connection.js'),
+      import('../nova/virt/libvirt/driver.js'),
+      import('../nova/virt/libvirt/host.js'),
+      import('../nova/compute/manager.js'),
+    ]);
+    libvirt = new LibvirtConnection(store, { notify: emit });
+    if (interrupted) void libvirt.cancelAllJobs();
+    const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500 });
+    return new ComputeManager(store, driver, await volumeApi());
+  };
+  bus.listen('compute', host, async (ctx, method, args) => {
+    compute ??= startCompute();
+    return (await compute).dispatch(ctx, method, args);
+  });
 
   // nova-api
-  const compute = new API(store, volumeApi, new ComputeRpcAPI(bus));
-  transport.listen(novaOrigin, createNovaApi(store, compute));
+  transport.listen(
+    novaOrigin,
+    lazy(async () => {
+      const [{ createNovaApi }, { API }, { ComputeAPI }] = await Promise.all([
+        import('../nova/api/app.js'),
+        import('../nova/compute/api.js'),
+        import('../nova/compute/rpcapi.js'),
+      ]);
+      return createNovaApi(store, new API(store, await volumeApi(), new ComputeAPI(bus)));
+    }),
+  );
 
   const handled: ComputeEvent[] = [];
   bus.onCast((o, phase) => {
@@ -76,7 +120,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   });
 
   let closed = false;
-  const cloud: EmbeddedCloud = {
+  return {
     statePath: opts.statePath,
     transport,
     endpoints: { compute: `${novaOrigin}/v2.1`, volumev2: `${cinderOrigin}/v2` },
@@ -89,14 +133,15 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       return { handled: [...handled] };
     },
     interrupt() {
-      void libvirt.cancelAllJobs();
+      interrupted = true;
+      if (libvirt) void libvirt.cancelAllJobs();
     },
     async close() {
       if (closed) return;
       closed = true;
       await bus.drain();
-      await libvirt.close();
+      if (libvirt) await (libvirt as Libvirt).close();
+      removeLogSink();
     },
   };
-  return cloud;
 }

@@ -1,4 +1,5 @@
 // nova.context.RequestContext: who is asking, for which project, under which request id.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 export interface RequestContext {
@@ -19,3 +20,8 @@ export function newRequestId(): string {
 export function elevated(ctx: RequestContext): RequestContext {
   return { ...ctx, isAdmin: true, roles: ctx.roles.includes('admin') ? ctx.roles : [...ctx.roles, 'admin'] };
 }
+
+/** The request being served: the API and the RPC dispatcher run their work inside it, so
+ * every layer underneath (libvirt, QEMU) logs with the request id without being handed it,
+ * the way oslo.context's thread-local store works. */
+export const currentContext = new AsyncLocalStorage<RequestContext>();

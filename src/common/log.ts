@@ -1,7 +1,7 @@
 // oslo.log for the embedded services: each layer logs under its upstream logger name
 // (nova.compute.manager, nova.virt.libvirt.driver …); where the records go is decided by
 // whoever hosts the services (the CLI prints them with --debug, later a log file).
-import type { RequestContext } from './context.js';
+import { currentContext, type RequestContext } from './context.js';
 
 export type Level = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
@@ -45,7 +45,7 @@ export class Logger {
       logger: this.name,
       service: this.service,
       message,
-      context: extra?.context,
+      context: extra?.context ?? currentContext.getStore(),
       instance: extra?.instance,
       exception,
     };

@@ -1,10 +1,14 @@
 // The QEMU processes of the running domains, as libvirtd holds their monitors. A domain
 // that is running in the state but has no process in this host process (it was started by
 // an earlier command) gets one rebuilt from its live definition: the guest's disks are
-// files, so nothing of the guest is lost by that.
+// files, so nothing of the guest is lost by that. Every QMP exchange is written to the
+// qemu-monitor log, as libvirtd's monitor debug log records it.
+import { getLogger } from '../common/log.js';
 import type { Domain } from '../state/types.js';
 import { QemuProcess } from '../qemu/process.js';
-import type { DriveSpec, QmpEvent } from '../qemu/types.js';
+import type { DriveSpec, QmpCommand, QmpEvent, QmpReply } from '../qemu/types.js';
+
+const QMP_LOG = getLogger('libvirt.qemu.qemu_monitor', 'qemu-monitor');
 
 export function driveId(alias: string): string {
   return `drive-${alias}`;
@@ -16,26 +20,51 @@ export function drivesOf(domain: Domain): DriveSpec[] {
     .map((d) => ({ id: driveId(d.alias as string), file: d.source, format: 'raw' as const }));
 }
 
+/** libvirt's handle on one QEMU monitor */
+export class QemuMonitor {
+  private nextId = 1;
+  constructor(
+    readonly domainName: string,
+    readonly proc: QemuProcess,
+  ) {}
+
+  async qmp(cmd: QmpCommand): Promise<QmpReply> {
+    const sent = { ...cmd, id: `libvirt-${this.nextId++}` };
+    QMP_LOG.debug(`${this.domainName}: -> ${JSON.stringify(sent)}`);
+    const reply = await this.proc.qmp(sent);
+    QMP_LOG.debug(`${this.domainName}: <- ${JSON.stringify(reply)}`);
+    return reply;
+  }
+
+  jobSnapshot(device: string) {
+    return this.proc.jobSnapshot(device);
+  }
+}
+
 export class QemuHost {
-  private procs = new Map<string, QemuProcess>();
+  private procs = new Map<string, QemuMonitor>();
 
   constructor(private readonly onEvent: (domainUuid: string, ev: QmpEvent) => void) {}
 
   /** the monitor of a running domain (qemuDomainObjEnterMonitor); a new monitor
    * connection negotiates capabilities first, as libvirt's qemuMonitorOpen does */
-  async get(domain: Domain): Promise<QemuProcess> {
-    let p = this.procs.get(domain.uuid);
-    if (!p) {
-      p = new QemuProcess({ name: domain.name, drives: drivesOf(domain) });
-      p.onEvent((ev) => this.onEvent(domain.uuid, ev));
-      this.procs.set(domain.uuid, p);
-      await p.qmp({ execute: 'qmp_capabilities' });
+  async get(domain: Domain): Promise<QemuMonitor> {
+    let m = this.procs.get(domain.uuid);
+    if (!m) {
+      const proc = new QemuProcess({ name: domain.name, drives: drivesOf(domain) });
+      m = new QemuMonitor(domain.name, proc);
+      proc.onEvent((ev) => {
+        QMP_LOG.debug(`${domain.name}: <- ${JSON.stringify(ev)}`);
+        this.onEvent(domain.uuid, ev);
+      });
+      this.procs.set(domain.uuid, m);
+      await m.qmp({ execute: 'qmp_capabilities' });
     }
-    return p;
+    return m;
   }
 
-  /** the process if this host runs it, without starting one */
-  peek(uuid: string): QemuProcess | undefined {
+  /** the monitor if this host runs the process, without starting one */
+  peek(uuid: string): QemuMonitor | undefined {
     return this.procs.get(uuid);
   }
 
@@ -44,10 +73,10 @@ export class QemuHost {
   }
 
   async stop(uuid: string): Promise<void> {
-    const p = this.procs.get(uuid);
-    if (!p) return;
+    const m = this.procs.get(uuid);
+    if (!m) return;
     this.procs.delete(uuid);
-    await p.shutdown();
+    await m.proc.shutdown();
   }
 
   async stopAll(): Promise<void> {

@@ -2,7 +2,7 @@
 // every request crosses a Transport (in-process to the embedded cloud, or a real socket
 // later), carries the noauth2 token and the negotiated microversion, is logged curl-style
 // under --debug, and non-2xx answers become novaclient exceptions.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse, Transport } from '../http/types.js';
 import { ClientException, CommandError, fromResponse, getHeader, UnsupportedVersion } from './exceptions.js';
 import { pyJson } from './pyfmt.js';
@@ -199,9 +199,13 @@ function sortedHeaders(h: Record<string, string>): [string, string][] {
 
 const SECRET_HEADERS = new Set(['authorization', 'x-auth-token', 'x-subject-token', 'x-service-token']);
 
+// node:crypto is only needed to log under --debug; loading it costs startup time otherwise
+const require = createRequire(import.meta.url);
+
 /** keystoneauth hashes tokens before logging them */
 function processHeader(name: string, value: string): string {
   if (SECRET_HEADERS.has(name.toLowerCase())) {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
     return `{SHA256}${createHash('sha256').update(value).digest('hex')}`;
   }
   return value;

@@ -5,7 +5,7 @@ import { EarlyExit, formatError, formatHelp, parseKnownArgs, SUPPRESS, UsageErro
 
 interface WorldModule {
   initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }>;
-  volumePath(statePath: string, ref: string): Promise<string>;
+  volumePath(statePath: string, ref: string, onNotice?: (line: string) => void): Promise<string>;
 }
 
 const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
@@ -71,7 +71,7 @@ export async function simMain(argv: string[], out = (t: string) => void process.
       const r = await world.initWorld(statePath, ns.fixture as string, ns.force as boolean);
       out(`${r.created ? 'Created' : 'Replaced'} ${r.path} from fixture ${ns.fixture as string}\n`);
     } else {
-      out(`${await world.volumePath(statePath, ns.volume as string)}\n`);
+      out(`${await world.volumePath(statePath, ns.volume as string, (line) => err(`${line}\n`))}\n`);
     }
     return 0;
   } catch (e) {

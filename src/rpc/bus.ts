@@ -1,7 +1,7 @@
 // oslo.messaging in miniature: a topic exchange with one consumer per (topic, server).
 // A cast is serialised like a message on the wire and delivered on a later turn of the
 // event loop, so the caller (nova-api) answers before the consumer (nova-compute) starts.
-import type { RequestContext } from '../common/context.js';
+import { currentContext, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
 
 const LOG = getLogger('oslo_messaging.rpc.server', 'nova-compute');
@@ -54,7 +54,7 @@ export class MessageBus {
       .then(async () => {
         for (const l of this.listeners) l(outcome, 'start');
         try {
-          await endpoint(c, method, a);
+          await currentContext.run(c, () => endpoint(c, method, a));
         } catch (err) {
           outcome.error = err;
           LOG.error(`Exception during message handling: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, {
@@ -73,7 +73,7 @@ export class MessageBus {
     if (!endpoint) throw new MessagingTimeout(`${topic}.${server}`);
     const [c, a] = this.wire(ctx, args);
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const result = await endpoint(c, method, a);
+    const result = await currentContext.run(c, () => endpoint(c, method, a));
     return result === undefined ? undefined : JSON.parse(JSON.stringify(result));
   }
 

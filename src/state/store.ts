@@ -4,8 +4,6 @@
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import fsExt from 'fs-ext';
-import writeFileAtomic from 'write-file-atomic';
 import { SimError } from '../common/errors.js';
 import type { State } from './types.js';
 import { validateState } from './validate.js';
@@ -17,8 +15,25 @@ export class StateFileError extends SimError {
   }
 }
 
-function flockAsync(fd: number, how: 'ex' | 'un'): Promise<void> {
-  return new Promise((resolve, reject) => fsExt.flock(fd, how, (err) => (err ? reject(err) : resolve())));
+// The lock and the atomic writer are loaded on the first write only: a read-only
+// command (nova list, nova show) never pays for them.
+interface WriteLibs {
+  flock: (fd: number, how: 'ex' | 'un', cb: (err: Error | null) => void) => void;
+  writeSync: (path: string, data: string, opts: { fsync: boolean; mode: number }) => void;
+}
+let writeLibs: Promise<WriteLibs> | null = null;
+function loadWriteLibs(): Promise<WriteLibs> {
+  writeLibs ??= Promise.all([import('fs-ext'), import('write-file-atomic')]).then(([fx, wfa]) => ({
+    flock: fx.default.flock as WriteLibs['flock'],
+    writeSync: wfa.default.sync as WriteLibs['writeSync'],
+  }));
+  return writeLibs;
+}
+
+async function flockAsync(fd: number, how: 'ex' | 'un'): Promise<WriteLibs> {
+  const libs = await loadWriteLibs();
+  await new Promise<void>((resolve, reject) => libs.flock(fd, how, (err) => (err ? reject(err) : resolve())));
+  return libs;
 }
 
 /** Serialises this process's own transactions before they queue for the file lock. */
@@ -80,10 +95,10 @@ export class StateStore {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
-        await flockAsync(fd, 'ex');
+        const libs = await flockAsync(fd, 'ex');
         const state = this.read();
         const result = fn(state);
-        this.write(state);
+        this.write(libs, state);
         return result;
       } finally {
         closeSync(fd); // closing the descriptor releases the flock
@@ -98,9 +113,9 @@ export class StateStore {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
-        await flockAsync(fd, 'ex');
+        const libs = await flockAsync(fd, 'ex');
         if (!replace && this.exists()) return false;
-        this.write(build());
+        this.write(libs, build());
         return true;
       } finally {
         closeSync(fd);
@@ -108,8 +123,8 @@ export class StateStore {
     });
   }
 
-  private write(state: State): void {
-    writeFileAtomic.sync(this.path, JSON.stringify(state, null, 1) + '\n', { fsync: true, mode: 0o644 });
+  private write(libs: WriteLibs, state: State): void {
+    libs.writeSync(this.path, JSON.stringify(state, null, 1) + '\n', { fsync: true, mode: 0o644 });
     this.cache = null;
   }
 }

@@ -1,6 +1,6 @@
 // nova-api's WSGI application: the /v2.1 routes, noauth2, microversions, faults.
 import { contextFromToken, header } from '../../common/auth.js';
-import { newRequestId } from '../../common/context.js';
+import { currentContext, newRequestId } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
 import { Router, splitUrl } from '../../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
@@ -88,8 +88,8 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
       if (m === 'not-found') return finish(faultResponse(404, 'The resource could not be found.'));
       if (m === 'method-not-allowed') return finish(faultResponse(405, 'The method is not allowed for the requested route.'));
       const body = parseJsonBody(req.body);
-      const res = await m.handler({ ctx, params: m.params, query, body, base: `${origin}/v2.1`, version });
-      return finish(res);
+      const res = await currentContext.run(ctx, () => m.handler({ ctx, params: m.params, query, body, base: `${origin}/v2.1`, version }));
+      return currentContext.run(ctx, () => finish(res));
     } catch (err) {
       if (err instanceof HttpFault) return finish(faultResponse(err.status, err.explanation));
       throw err;

@@ -4,11 +4,9 @@
 // InvalidInput, which the API does not expect and therefore turns into a 500).
 import { tokenFor } from '../../common/auth.js';
 import type { RequestContext } from '../../common/context.js';
-import { getLogger } from '../../common/log.js';
 import type { Transport } from '../../http/types.js';
 import { InvalidInput, InvalidVolume, NovaException, VolumeNotFound } from '../exception.js';
 
-const LOG = getLogger('nova.volume.cinder', 'nova');
 
 /** The dict _untranslate_volume_summary_view builds */
 export interface NovaVolume {
@@ -152,7 +150,6 @@ export class CinderAPI {
     };
     // Nova keeps the connector it used in the connection_info it stores
     const info = { ...body.connection_info, connector };
-    LOG.debug(`initialize_connection returned for volume ${volumeId}`, { context: ctx });
     return info;
   }
 

@@ -1,0 +1,36 @@
+// Where the embedded services' logs go: one file per service under the state's logs
+// folder (nova-api.log, nova-compute.log, cinder-api.log, cinder-volume.log, libvirtd.log,
+// qemu-monitor.log), in oslo.log's layout, each kept under a size bound by rotating
+// to <file>.1 as logrotate would.
+import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatOslo, type LogSink } from './log.js';
+
+export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+
+export function fileLogSink(dir: string, maxBytes = DEFAULT_MAX_LOG_BYTES): LogSink {
+  let made = false;
+  const sizes = new Map<string, number>();
+  return (rec) => {
+    if (!made) {
+      mkdirSync(dir, { recursive: true });
+      made = true;
+    }
+    const file = join(dir, `${rec.service}.log`);
+    const line = formatOslo(rec) + '\n';
+    let size = sizes.get(file);
+    if (size === undefined) {
+      try {
+        size = statSync(file).size;
+      } catch {
+        size = 0;
+      }
+    }
+    if (size + line.length > maxBytes && size > 0) {
+      renameSync(file, `${file}.1`);
+      size = 0;
+    }
+    appendFileSync(file, line);
+    sizes.set(file, size + Buffer.byteLength(line));
+  };
+}

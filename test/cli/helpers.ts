@@ -1,0 +1,81 @@
+// Runs the built launchers (bin/nova.js, bin/nova-sim.js) as a user would, against a
+// temporary state file. Build first: npx tsc -p tsconfig.json
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NOVA = fileURLToPath(new URL('../../bin/nova.js', import.meta.url));
+export const NOVA_SIM = fileURLToPath(new URL('../../bin/nova-sim.js', import.meta.url));
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class World {
+  readonly dir = mkdtempSync(join(tmpdir(), 'novasim-cli-'));
+  readonly state = join(this.dir, 'state.json');
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: '80', ...extra };
+    for (const k of ['OS_USERNAME', 'OS_PROJECT_NAME', 'OS_TENANT_NAME', 'OS_COMPUTE_API_VERSION', 'NOVASIM_STATE', 'NO_COLOR']) {
+      if (!(k in extra)) delete env[k];
+    }
+    return env;
+  }
+
+  nova(args: string[], extra: NodeJS.ProcessEnv = {}): Result {
+    const r = spawnSync(process.execPath, [NOVA, '--state', this.state, ...args], { env: this.env(extra), encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** as admin, scoped to the demo project (where the fixture's servers live) */
+  admin(args: string[]): Result {
+    return this.nova(args, { OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' });
+  }
+
+  sim(args: string[]): Result {
+    const r = spawnSync(process.execPath, [NOVA_SIM, ...args], { env: this.env(), encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** start nova, send SIGINT once stderr matches `when`, collect the result */
+  novaInterrupted(args: string[], when: RegExp, extra: NodeJS.ProcessEnv = {}): Promise<Result & { signalled: boolean }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [NOVA, '--state', this.state, ...args], { env: this.env(extra) });
+      let stdout = '';
+      let stderr = '';
+      let signalled = false;
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!signalled && when.test(stderr)) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr, signalled }));
+    });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function build(): void {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.json'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
+}
+
+/** a prettytable: +---+ rule, header, rule, rows, rule */
+export function tableRows(out: string): string[][] {
+  const lines = out.trimEnd().split('\n');
+  return lines.filter((l) => l.startsWith('| ')).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trimEnd()));
+}
