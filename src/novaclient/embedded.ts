@@ -6,15 +6,18 @@ import type { CloudConnector } from './shell.js';
 
 type OpenEmbeddedCloud = (opts: { statePath: string; onNotice?: (line: string) => void }) => Promise<EmbeddedCloud>;
 
-export async function loadOpenEmbeddedCloud(): Promise<OpenEmbeddedCloud> {
-  // a computed specifier keeps the client building while the server side is in progress
-  const spec = '../cloud/embedded.js';
-  const mod = (await import(spec)) as { openEmbeddedCloud?: OpenEmbeddedCloud };
-  if (typeof mod.openEmbeddedCloud !== 'function') throw new Error('cloud/embedded.js does not export openEmbeddedCloud');
-  return mod.openEmbeddedCloud;
+let loading: Promise<OpenEmbeddedCloud> | undefined;
+
+export function loadOpenEmbeddedCloud(): Promise<OpenEmbeddedCloud> {
+  loading ??= import('../cloud/embedded.js').then((mod) => mod.openEmbeddedCloud);
+  return loading;
 }
 
 export const embeddedConnector: CloudConnector = {
+  prefetch() {
+    // a failed prefetch is reported by open()
+    loadOpenEmbeddedCloud().catch(() => undefined);
+  },
   async open(stateFlag, onNotice) {
     const openEmbeddedCloud = await loadOpenEmbeddedCloud();
     const cloud = await openEmbeddedCloud({ statePath: resolveStatePath(stateFlag), onNotice });

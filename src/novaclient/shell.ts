@@ -147,6 +147,8 @@ async function fullHelp(env: NodeJS.ProcessEnv): Promise<string> {
 
 /** how the shell reaches a cloud: the embedded one (default) or, later, a remote one */
 export interface CloudConnector {
+  /** start loading the cloud's code early, while the command module loads (optional) */
+  prefetch?(): void;
   open(statePath: string | undefined, onNotice: (line: string) => void): Promise<{
     transport: Transport;
     endpoints: { compute: string; volumev2: string };
@@ -214,6 +216,7 @@ export class NovaShell {
       throw Object.assign(new Error("'Namespace' object has no attribute 'func'"), { name: 'AttributeError' });
     }
     const name = rest[0];
+    if (name !== 'help' && !g.help && Object.prototype.hasOwnProperty.call(COMMANDS, name)) this.connector.prefetch?.();
     const cmd = name === 'help' ? HELP_COMMAND : await loadCommand(name);
     if (!cmd) {
       const choices = [...Object.keys(COMMANDS), 'help'].map((c) => `'${c}'`).join(', ');

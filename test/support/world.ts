@@ -1,4 +1,6 @@
 // A fresh embedded cloud on a temporary state file, and a tiny client for the tests.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,4 +96,67 @@ export function volume(s: State, id: string) {
 
 export function domainOf(s: State, uuid: string) {
   return s.libvirt.domains.find((d) => d.uuid === uuid);
+}
+
+const CHUNK = 16 * 1024 * 1024;
+
+/** Compares two image files chunk by chunk (they are 1 GiB and more, mostly holes). */
+export function sameBytes(a: string, b: string, length?: number): boolean {
+  const { openSync, readSync, closeSync, statSync } = require('node:fs') as typeof import('node:fs');
+  const len = length ?? statSync(a).size;
+  if (length === undefined && statSync(b).size !== len) return false;
+  const fa = openSync(a, 'r');
+  const fb = openSync(b, 'r');
+  const ba = Buffer.alloc(CHUNK);
+  const bb = Buffer.alloc(CHUNK);
+  try {
+    for (let off = 0; off < len; off += CHUNK) {
+      const n = Math.min(CHUNK, len - off);
+      readSync(fa, ba, 0, n, off);
+      readSync(fb, bb, 0, n, off);
+      if (ba.compare(bb, 0, n, 0, n) !== 0) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+/** True when [offset, offset+length) of the file reads as zeroes. */
+export function allZero(path: string, offset = 0, length?: number): boolean {
+  const { openSync, readSync, closeSync, statSync } = require('node:fs') as typeof import('node:fs');
+  const end = length === undefined ? statSync(path).size : offset + length;
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(CHUNK);
+  const zero = Buffer.alloc(CHUNK);
+  try {
+    for (let off = offset; off < end; off += CHUNK) {
+      const n = Math.min(CHUNK, end - off);
+      readSync(fd, buf, 0, n, off);
+      if (buf.compare(zero, 0, n, 0, n) !== 0) return false;
+    }
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 of a whole image, read in chunks */
+export function digest(path: string): string {
+  const { openSync, readSync, closeSync } = require('node:fs') as typeof import('node:fs');
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(CHUNK);
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }

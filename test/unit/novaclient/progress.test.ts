@@ -1,0 +1,117 @@
+// volume-update's follow of the compute side (novasim): plain lines off a TTY, the
+// success line with the job's real bytes and time, compute errors, and Ctrl-C.
+import { describe, expect, it } from 'vitest';
+import { NovaShell } from '../../../src/novaclient/shell.js';
+import { copyingText, humanBytes } from '../../../src/novaclient/progress.js';
+import type { ComputeEvent } from '../../../src/cloud/types.js';
+import { captureIO, connectorFor, FakeCloud, VOL1, VOL2, WEB } from './fake_cloud.js';
+
+const base = { method: 'swap_volume', requestId: 'req-00000000-0000-0000-0000-000000000000', instance: WEB };
+const disk = { domain: 'instance-00000001', disk: 'vdb' };
+
+/** the 202 carries the request id the compute events are tagged with */
+function accepting(cloud: FakeCloud): FakeCloud {
+  cloud.transport.onSwap = () => ({ status: 202, headers: { 'Content-Length': '0', 'x-compute-request-id': base.requestId }, body: '' });
+  return cloud;
+}
+
+async function swap(cloud: FakeCloud, env: NodeJS.ProcessEnv = {}, tty = false) {
+  accepting(cloud);
+  const io = captureIO(env, tty);
+  const code = await new NovaShell(io, connectorFor(cloud)).main(['volume-update', 'web', 'data1', 'data2']);
+  return { code, io };
+}
+
+describe('volume-update follows nova-compute', () => {
+  it('plain lines per phase, then the bytes really copied and the job time', async () => {
+    const cloud = new FakeCloud();
+    cloud.script = async (c) => {
+      c.emit({ type: 'compute-start', ...base });
+      for (const cur of [0, 512, 1024]) c.emit({ type: 'job', phase: 'copying', ...disk, cur: cur * 1024 * 1024, end: 1024 ** 3, bytesCopied: cur * 1024 * 1024, elapsedMs: 1000 });
+      c.emit({ type: 'job', phase: 'ready', ...disk, cur: 1024 ** 3, end: 1024 ** 3, bytesCopied: 1024 ** 3, elapsedMs: 2000 });
+      c.emit({ type: 'job', phase: 'pivot', ...disk });
+      c.emit({ type: 'job', phase: 'done', ...disk, bytesCopied: 1073741824, elapsedMs: 2345 });
+      const done: ComputeEvent = { type: 'compute-done', ...base };
+      c.emit(done);
+      return { handled: [done] };
+    };
+    const { code, io } = await swap(cloud);
+    expect(code).toBe(0);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toBe(
+      'volume-update: started: nova-compute is swapping data1 -> data2 on web\n' +
+        'volume-update: copying: data1 -> data2 on web, 0 B/1.0 GiB (0%), 0 B/s\n' +
+        'volume-update: ready: mirror of vdb in sync, 1.0 GiB copied\n' +
+        'volume-update: pivot: switching vdb of web to data2\n' +
+        'volume-update: done: 1.0 GiB copied\n' +
+        'Swapped volume data1 -> data2 on web: copied 1.0 GiB (1073741824 bytes) in 2.35 s\n',
+    );
+  });
+
+  it('a compute-side error: its class and message, the hint, exit 1', async () => {
+    const cloud = new FakeCloud();
+    cloud.script = async (c) => {
+      const err: ComputeEvent = { type: 'compute-error', ...base, errorClass: 'libvirtError', message: "Domain not found: no domain with matching uuid '…'" };
+      c.emit(err);
+      return { handled: [err] };
+    };
+    const { code, io } = await swap(cloud, { NO_COLOR: '1' }, true);
+    expect(code).toBe(1);
+    expect(io.stderr).toBe(
+      "ERROR (libvirtError): Domain not found: no domain with matching uuid '…'\n" +
+        "nova-compute failed the swap after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n",
+    );
+  });
+
+  it('errors of other requests are not ours', async () => {
+    const cloud = new FakeCloud();
+    cloud.script = async () => ({ handled: [{ type: 'compute-error', ...base, requestId: 'req-other', errorClass: 'X', message: 'y' }] });
+    const { code, io } = await swap(cloud);
+    expect(code).toBe(0);
+    expect(io.stderr).toBe('');
+  });
+
+  it('Ctrl-C: interrupt the cloud once, keep waiting for the rollback, exit 130', async () => {
+    const cloud = new FakeCloud();
+    let io!: ReturnType<typeof captureIO>;
+    accepting(cloud);
+    let first = true;
+    cloud.script = async (c) => {
+      if (!first) return { handled: [] };
+      first = false;
+      c.emit({ type: 'job', phase: 'copying', ...disk, cur: 1, end: 10, bytesCopied: 1, elapsedMs: 1 });
+      io.interruptHandler?.();
+      io.interruptHandler?.();
+      c.emit({ type: 'job', phase: 'cancelled', ...disk, cur: 1, end: 10 });
+      const err: ComputeEvent = { type: 'compute-error', ...base, errorClass: 'libvirtError', message: 'cancelled' };
+      return { handled: [err] };
+    };
+    io = captureIO();
+    const code = await new NovaShell(io, connectorFor(cloud)).main(['volume-update', WEB, VOL1, VOL2]);
+    expect(code).toBe(130);
+    expect(cloud.interrupted).toBe(1);
+    expect(io.stderr).toContain('volume-update: still rolling back the swap, please wait\n');
+    expect(io.stderr.endsWith('... terminating nova client\n')).toBe(true);
+  });
+
+  it('Ctrl-C during another command: the services finish, the client stops, exit 130', async () => {
+    const cloud = new FakeCloud();
+    const io = captureIO();
+    const orig = cloud.transport.request.bind(cloud.transport);
+    cloud.transport.request = async (req) => {
+      if (req.url.includes('name=')) io.interruptHandler?.();
+      return orig(req);
+    };
+    const code = await new NovaShell(io, connectorFor(cloud)).main(['show', 'web']);
+    expect(code).toBe(130);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toBe('... terminating nova client\n');
+    expect(cloud.closed).toBe(true);
+  });
+
+  it('human-readable sizes and rates', () => {
+    expect(humanBytes(0)).toBe('0 B');
+    expect(humanBytes(1536)).toBe('1.5 KiB');
+    expect(copyingText(512 * 1024 ** 2, 1024 ** 3, 512 * 1024 ** 2, 2000)).toBe('512.0 MiB/1.0 GiB (50%), 256.0 MiB/s');
+  });
+});
