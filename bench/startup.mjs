@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.env.RUNS ?? 21);
-const nova = fileURLToPath(new URL('../bin/nova.js', import.meta.url));
+const nova = fileURLToPath(new URL('../bin/nova.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'novasim-bench-'));
 const env = { ...process.env, NOVASIM_STATE: join(dir, 'state.json') };
 delete env.OS_USERNAME;

@@ -2,6 +2,7 @@
 // cloud, so it can follow nova-compute's block job (real bytes from the QEMU job) and report
 // how the swap really ended. The core only emits events; this module decides how they look:
 // an ora spinner on a TTY, plain lines otherwise (or with NO_COLOR / --debug).
+import { importEsm } from '../common/esm.js';
 import type { CloudEvent, ComputeEvent, EmbeddedCloud } from '../cloud/types.js';
 import type { Output } from './types.js';
 
@@ -148,7 +149,10 @@ export class SwapFollower {
   async follow(requestId: string | undefined): Promise<number> {
     this.requestId = requestId;
     if (!this.plain) {
-      const [{ default: ora }, { default: chalk }] = await Promise.all([import('ora'), import('chalk')]);
+      const [{ default: ora }, { default: chalk }] = await Promise.all([
+        importEsm<typeof import('ora')>('ora'),
+        importEsm<typeof import('chalk')>('chalk'),
+      ]);
       this.paint = { green: chalk.green, red: chalk.red, dim: chalk.dim, yellow: chalk.yellow };
       this.spinner = ora({ text: `waiting for nova-compute: ${this.title}`, stream: process.stderr, discardStdin: false }).start() as unknown as Spinner;
     }

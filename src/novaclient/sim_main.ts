@@ -46,8 +46,7 @@ const MAIN: ParserSpec = {
 };
 
 async function loadWorld(): Promise<WorldModule> {
-  const spec = '../novasim/world.js';
-  return (await import(spec)) as WorldModule;
+  return (await import('../novasim/world.js')) as WorldModule;
 }
 
 export async function simMain(argv: string[], out = (t: string) => void process.stdout.write(t), err = (t: string) => void process.stderr.write(t)): Promise<number> {

@@ -1,7 +1,7 @@
 // utils.print_list / utils.print_dict: prettytable's layout (+---+ borders, one space of
 // padding, everything left-aligned, header between two rules, closing rule), drawn with
 // cli-table3. Loaded only by the commands that print tables.
-import { createRequire } from 'node:module';
+import CliTable from 'cli-table3';
 import type { Resource } from './base.js';
 import { pyCompare, pyJson, pyStr } from './pyfmt.js';
 
@@ -10,12 +10,8 @@ interface TableCtor {
   new (opts: object): { push(...rows: Cell[][]): void; toString(): string };
 }
 
-const require = createRequire(import.meta.url);
-let TableClass: TableCtor | undefined;
 function Table(): TableCtor {
-  // CommonJS require is the quickest way to load cli-table3 on the startup path
-  TableClass ??= require('cli-table3') as TableCtor;
-  return TableClass;
+  return CliTable as unknown as TableCtor;
 }
 
 const CHARS = {

@@ -103,9 +103,17 @@ export interface Fixture {
   volumes: FixtureVolume[];
 }
 
-/** The package's fixtures folder (…/fixtures next to dist/ and src/) */
+/** The package's fixtures folder: the first folder up from this module (src/, dist/ or
+ * the bundle) that holds fixtures/default.json. */
 export function fixturesDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'fixtures');
+    if (existsSync(join(candidate, 'default.json'))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+    dir = up;
+  }
 }
 
 export function loadFixture(nameOrPath: string): Fixture {

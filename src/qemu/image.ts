@@ -2,8 +2,17 @@
 // SEEK_HOLE block status, fdatasync for flushes, and QEMU's image locking (which here
 // is a registry shared by every simulated QEMU process of this Node process).
 import fs from 'node:fs';
-import fsExt from 'fs-ext';
+import { createRequire } from 'node:module';
 import { QmpError, msg, strerror } from './errors.js';
+
+// fs-ext (lseek with SEEK_DATA/SEEK_HOLE) is a native addon: loaded when the first image
+// is opened by a QEMU process, not whenever this module is (nova list never needs it).
+type SeekFn = (fd: number, offset: number, whence: number) => number;
+let seekSyncFn: SeekFn | null = null;
+function seekSync(fd: number, offset: number, whence: number): number {
+  seekSyncFn ??= (createRequire(import.meta.url)('fs-ext') as { seekSync: SeekFn }).seekSync;
+  return seekSyncFn(fd, offset, whence);
+}
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -158,7 +167,7 @@ export class RawImage {
   seekData(pos: number): number {
     if (pos >= this.cachedSize) return -1;
     try {
-      return fsExt.seekSync(this.fdNum, pos, SEEK_DATA);
+      return seekSync(this.fdNum, pos, SEEK_DATA);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENXIO') return -1;
       // no SEEK_DATA support: everything is data (file-posix does the same)
@@ -169,7 +178,7 @@ export class RawImage {
   /** lseek(SEEK_HOLE): the end of the data extent holding pos (the file size at worst) */
   seekHole(pos: number): number {
     try {
-      return Math.min(this.cachedSize, fsExt.seekSync(this.fdNum, pos, SEEK_HOLE));
+      return Math.min(this.cachedSize, seekSync(this.fdNum, pos, SEEK_HOLE));
     } catch {
       return this.cachedSize;
     }

@@ -3,6 +3,7 @@
 // concurrent `nova` processes never lose each other's updates.
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { SimError } from '../common/errors.js';
 import type { State } from './types.js';
@@ -23,10 +24,14 @@ interface WriteLibs {
 }
 let writeLibs: Promise<WriteLibs> | null = null;
 function loadWriteLibs(): Promise<WriteLibs> {
-  writeLibs ??= Promise.all([import('fs-ext'), import('write-file-atomic')]).then(([fx, wfa]) => ({
-    flock: fx.default.flock as WriteLibs['flock'],
-    writeSync: wfa.default.sync as WriteLibs['writeSync'],
-  }));
+  // both are CommonJS packages (fs-ext a native addon): required, not imported
+  writeLibs ??= Promise.resolve().then(() => {
+    const req = createRequire(import.meta.url);
+    return {
+      flock: (req('fs-ext') as { flock: WriteLibs['flock'] }).flock,
+      writeSync: (req('write-file-atomic') as { sync: WriteLibs['writeSync'] }).sync,
+    };
+  });
   return writeLibs;
 }
 

@@ -1,4 +1,4 @@
-// Runs the built launchers (bin/nova.js, bin/nova-sim.js) as a user would, against a
+// Runs the built launchers (bin/nova.cjs, bin/nova-sim.cjs) as a user would, against a
 // temporary state file. Build first: npx tsc -p tsconfig.json
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const NOVA = fileURLToPath(new URL('../../bin/nova.js', import.meta.url));
-export const NOVA_SIM = fileURLToPath(new URL('../../bin/nova-sim.js', import.meta.url));
+export const NOVA = fileURLToPath(new URL('../../bin/nova.cjs', import.meta.url));
+export const NOVA_SIM = fileURLToPath(new URL('../../bin/nova-sim.cjs', import.meta.url));
 
 export interface Result {
   code: number | null;

@@ -1,6 +1,7 @@
 // nova/api/openstack/compute/schemas/: the request bodies Nova validates, and the
 // validator that words errors like nova.api.validation does. Ajv is loaded on first use,
 // so read-only commands never pay for it.
+import { createRequire } from 'node:module';
 import { pyRepr } from '../../common/pyrepr.js';
 import { HttpFault } from '../../http/wsgi.js';
 
@@ -109,7 +110,8 @@ const compiled = new Map<object, ValidateFn>();
 async function compile(schema: object): Promise<ValidateFn> {
   let v = compiled.get(schema);
   if (v) return v;
-  const { default: AjvCtor } = (await import('ajv')) as unknown as { default: new (o: object) => { addFormat(n: string, f: (s: string) => boolean): void; compile(s: object): ValidateFn } };
+  // ajv is CommonJS: required on the first validation, never at start-up
+  const AjvCtor = (createRequire(import.meta.url)('ajv') as { default: new (o: object) => { addFormat(n: string, f: (s: string) => boolean): void; compile(s: object): ValidateFn } }).default;
   const ajv = new AjvCtor({ allErrors: false, verbose: true, strict: false });
   ajv.addFormat('uuid', isUuidLike);
   v = ajv.compile(schema);

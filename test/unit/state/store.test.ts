@@ -99,6 +99,14 @@ describe('StateStore.read: a bad file is one StateFileError naming the file and 
     expect((err as Error).message).toBe(`${missing}: no such file`);
   });
 
+  it('a path that cannot be read as a file (a directory) is "cannot read: EISDIR"', async () => {
+    const d = join(dir, 'adir.json');
+    mkdirSync(d);
+    const err = await caught(() => new StateStore(d).read());
+    expect(err).toBeInstanceOf(StateFileError);
+    expect((err as Error).message).toBe(`${d}: cannot read: EISDIR`);
+  });
+
   it('parseState names the file it was given', () => {
     expect(() => parseState('/x/y.json', '')).toThrow(new StateFileError('/x/y.json', 'the file is empty'));
   });

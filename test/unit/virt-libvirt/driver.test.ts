@@ -188,6 +188,24 @@ describe('guest.BlockDevice: the flag arithmetic of upstream', () => {
   });
 });
 
+describe('host.Host.get_guest', () => {
+  it('looks the domain up by the instance name (instance-%08x) and maps "no domain" to InstanceNotFound', async () => {
+    const { Host: RealHost } = await import('../../../src/nova/virt/libvirt/host.js');
+    const names: string[] = [];
+    const conn = {
+      lookupByName: (n: string) => {
+        names.push(n);
+        if (n === 'instance-0000002a') return new FakeDomain();
+        throw new LibvirtError(VIR_ERR.NO_DOMAIN, `no domain with matching name '${n}'`);
+      },
+    };
+    const host = new RealHost(conn as never);
+    expect(host.get_guest({ uuid: 'a', id: 42 } as Instance)).toBeInstanceOf(Guest);
+    expect(() => host.get_guest({ uuid: 'b-uuid', id: 43 } as Instance)).toThrow('Instance b-uuid could not be found.');
+    expect(names).toEqual(['instance-0000002a', 'instance-0000002b']);
+  });
+});
+
 // ---- driver.py: swap_volume / _swap_volume with a fake Host and Guest -----------------------
 
 const WEB1 = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c01';
@@ -297,7 +315,7 @@ function setup(s: Script = {}, pollMs = 1) {
   };
   const driver = new LibvirtDriver(host as unknown as Host, store as unknown as StateStore, { virtType: 'kvm', blockJobPollMs: pollMs });
   const connect = vi.spyOn(driver, '_connect_volume').mockImplementation((info, disk) => void log.push(`connect ${info.serial} ${disk.dev} ${disk.bus}`));
-  const disconnect = vi.spyOn(driver, '_disconnect_volume').mockImplementation((info, d) => void log.push(`disconnect ${String(info.data.device_path)} ${d}`));
+  const disconnect = vi.spyOn(driver, '_disconnect_volume').mockImplementation((info, d) => void log.push(`disconnect ${String(info.data.device_path ?? info.driver_volume_type)} ${d}`));
   return { log, guest, dev, host, state, driver, connect, disconnect };
 }
 
@@ -383,6 +401,35 @@ describe('LibvirtDriver._swap_volume', () => {
   });
 });
 
+describe('LibvirtDriver._swap_volume over the real Guest/BlockDevice (a fake python-libvirt domain)', () => {
+  it('Mitaka\'s premature pivot: cur == end before READY ends the loop at once, the pivot is refused, the saved XML is defined again', async () => {
+    const d = new FakeDomain();
+    d.jobInfo = [{ type: 2, bandwidth: 0, cur: 4194304, end: 4194304 }];
+    const notReady = new LibvirtError(VIR_ERR.BLOCK_COPY_ACTIVE, "disk 'vdb' not ready for pivot yet");
+    const abort = d.blockJobAbort.bind(d);
+    d.blockJobAbort = async (disk: string, flags: number) => {
+      await abort(disk, flags);
+      if (flags & 2) throw notReady;
+      return 0;
+    };
+    const defined: string[] = [];
+    const host = { write_instance_config: vi.fn(async (xml: string) => void defined.push(xml)) };
+    const driver = new LibvirtDriver(host as unknown as Host, {} as StateStore);
+    const err = await driver._swap_volume(guestOf(d), 'vdb', '/v/new', 0).catch((e) => e);
+    expect(err).toBe(notReady);
+    expect(err.message).toBe("block copy still active: disk 'vdb' not ready for pivot yet");
+    expect(d.calls).toEqual([
+      ['XMLDesc', 3],
+      ['blockJobAbort', 'vdb', 0],
+      ['undefineFlags', 1],
+      ['blockRebase', 'vdb', '/v/new', 0, 10],
+      ['blockJobInfo', 'vdb', 0],
+      ['blockJobAbort', 'vdb', 2],
+    ]);
+    expect(defined).toEqual([d.xml]);
+  });
+});
+
 describe('LibvirtDriver.swap_volume', () => {
   it('connects the new volume on the bus its name implies, saves new_cinfo into the BDM found by its serial, swaps, then disconnects the old volume', async () => {
     const { log, driver, state, dev } = setup();
@@ -424,7 +471,7 @@ describe('LibvirtDriver.swap_volume', () => {
     const err = await driver.swap_volume(ctx, oldCinfo, rbd, instance, '/dev/vdb', 0).catch((e) => e);
     expect(err).toBeInstanceOf(NotImplementedErrorPy);
     expect(err.message).toBe('Swap only supports host devices');
-    expect(log).toEqual([`connect ${OLD} vdb virtio`, 'disconnect undefined vdb']);
+    expect(log).toEqual([`connect ${OLD} vdb virtio`, 'disconnect rbd vdb']);
     expect(dev.rebase).not.toHaveBeenCalled();
   });
 
