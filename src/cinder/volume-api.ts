@@ -126,8 +126,9 @@ export function beginDetaching(state: State, ctx: CinderContext, volumeId: strin
     touch(v);
     return;
   }
-  // while Cinder migrates the volume, migration_status hides the detach from the user
-  if (v.migrationStatus === 'migrating' || (v.migrationStatus ?? '').startsWith('target:')) return;
+  // _is_volume_migrating: while Cinder migrates the volume, migration_status hides the
+  // detach from the user
+  if (!AVAILABLE_MIGRATION_STATUS.includes(v.migrationStatus)) return;
   throw new InvalidVolume(
     "Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach.",
   );
@@ -213,6 +214,12 @@ export function migrateVolumeCompletion(
       }
     }
     return newVol.id;
+  }
+  if (!vol.migrationStatus) throw new InvalidVolume('Source volume not mid-migration.');
+  if (!newVol.migrationStatus) throw new InvalidVolume('Destination volume not mid-migration.');
+  const expected = `target:${vol.id}`;
+  if (newVol.migrationStatus !== expected) {
+    throw new InvalidVolume(`Destination has migration_status ${newVol.migrationStatus}, expected ${expected}.`);
   }
   // Cinder-initiated migration: keep the original id (the records swap places)
   if (error) {

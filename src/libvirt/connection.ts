@@ -189,17 +189,17 @@ export class LibvirtConnection {
         job.ready = true;
         const snap = this.snapshot(job);
         this.opts.notify?.({ type: 'job', phase: 'ready', domain: job.domainName, disk: job.dev, cur: offset, end: len, bytesCopied: snap.bytesCopied, elapsedMs: snap.elapsedMs });
-        void this.persistMirror(job, { ready: true, cur: offset, end: len });
+        this.background(this.persistMirror(job, { ready: true, cur: offset, end: len }));
         break;
       }
       case 'BLOCK_JOB_COMPLETED': {
         const failed = typeof ev.data.error === 'string';
         const pivoted = job.pivoting && !failed;
-        void this.finishJob(job, pivoted ? 'completed' : failed ? 'failed' : 'cancelled', pivoted);
+        this.background(this.finishJob(job, pivoted ? 'completed' : failed ? 'failed' : 'cancelled', pivoted));
         break;
       }
       case 'BLOCK_JOB_CANCELLED':
-        void this.finishJob(job, 'cancelled', false);
+        this.background(this.finishJob(job, 'cancelled', false));
         break;
       default:
         break;
@@ -267,10 +267,13 @@ export class LibvirtConnection {
         if (!job.ready) {
           this.opts.notify?.({ type: 'job', phase: 'copying', domain: job.domainName, disk: dev, cur: snap.cur, end: snap.end, bytesCopied: snap.bytesCopied, elapsedMs: snap.elapsedMs });
         }
-        if (Date.now() - job.lastPersist >= this.persistIntervalMs) void this.persistMirror(job, { cur: snap.cur, end: snap.end });
+        if (Date.now() - job.lastPersist >= this.persistIntervalMs) this.background(this.persistMirror(job, { cur: snap.cur, end: snap.end }));
       }, this.progressIntervalMs),
     };
     this.jobs.set(this.jobKey(domain.uuid, dev), job);
+    // the first progress report goes out at once: a small copy can be READY before the timer fires
+    const first = this.snapshot(job);
+    this.notify({ type: 'job', phase: 'copying', domain: job.domainName, disk: dev, cur: first.cur, end: first.end, bytesCopied: first.bytesCopied, elapsedMs: first.elapsedMs });
     if (this.interrupted) void this.cancelJob(job);
   }
 
@@ -289,9 +292,21 @@ export class LibvirtConnection {
     await proc.qmp({ execute: 'block-job-cancel', arguments: { device: job.device, force: true } });
   }
 
+  /** State writes that QEMU's events cause (libvirtd's status XML): tracked so that
+   * close() does not return while one is still under way. */
+  private pending = new Set<Promise<unknown>>();
+
+  private background(p: Promise<unknown>): void {
+    const tracked = p.catch((err) => LOG.warning(`saving the job status failed: ${err instanceof Error ? err.message : String(err)}`));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
   async close(): Promise<void> {
     for (const j of this.jobs.values()) clearInterval(j.timer);
+    // stopping QEMU cancels its jobs; their events write the state one last time
     await this.qemu.stopAll();
+    while (this.pending.size) await Promise.all([...this.pending]);
   }
 }
 

@@ -45,6 +45,19 @@ export class LibvirtError extends SimError {
 
 /** virReportSystemError: "<message>: <strerror(errno)>" */
 export function systemError(message: string, errno: string): LibvirtError {
-  const text: Record<string, string> = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', EIO: 'Input/output error' };
+  const text: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    EPERM: 'Operation not permitted',
+    EIO: 'Input/output error',
+    ENOTDIR: 'Not a directory',
+    EISDIR: 'Is a directory',
+    ELOOP: 'Too many levels of symbolic links',
+    ENAMETOOLONG: 'File name too long',
+    EOVERFLOW: 'Value too large for defined data type',
+    ENOSPC: 'No space left on device',
+    EROFS: 'Read-only file system',
+    EBUSY: 'Device or resource busy',
+  };
   return new LibvirtError(VIR_ERR.SYSTEM_ERROR, `${message}: ${text[errno] ?? errno}`);
 }

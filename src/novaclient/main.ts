@@ -15,13 +15,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       handler = h;
     },
   };
-  process.on('SIGINT', () => {
+  // SIGTERM and SIGHUP (a closed terminal) end a swap the way Ctrl-C does: the block job is
+  // cancelled and the compute side rolls back before the process exits, so no volume is
+  // left half-swapped by a signal.
+  const onSignal = () => {
     if (handler) handler();
     else {
       process.stderr.write('... terminating nova client\n');
       process.exit(130);
     }
-  });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   return new NovaShell(io, embeddedConnector).main(argv);
 }
 

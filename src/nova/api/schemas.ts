@@ -100,6 +100,7 @@ interface AjvError {
   instancePath: string;
   params: Record<string, unknown>;
   schema: unknown;
+  parentSchema?: unknown;
   data: unknown;
 }
 
@@ -123,8 +124,13 @@ function jsonschemaMessage(e: AjvError): string {
   switch (e.keyword) {
     case 'required':
       return `${pyRepr(e.params.missingProperty)} is a required property`;
-    case 'additionalProperties':
-      return `Additional properties are not allowed (${pyRepr(e.params.additionalProperty)} was unexpected)`;
+    case 'additionalProperties': {
+      // jsonschema names every unexpected key, in the instance's order
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const extra = e.data && typeof e.data === 'object' ? Object.keys(e.data).filter((k) => !allowed.includes(k)) : [];
+      const keys = extra.length ? extra : [String(e.params.additionalProperty)];
+      return `Additional properties are not allowed (${keys.map((k) => pyRepr(k)).join(', ')} ${keys.length > 1 ? 'were' : 'was'} unexpected)`;
+    }
     case 'type': {
       const t = e.params.type;
       const types = Array.isArray(t) ? t : String(t).split(',');

@@ -136,10 +136,10 @@ describe('volume-api: begin_detaching / roll_detaching', () => {
     expect(find(s, OLD)!.status).toBe('in-use');
   });
 
-  // BUG: Cinder's _is_volume_migrating is "migration_status not in AVAILABLE_MIGRATION_STATUS",
+  // Fixed (was a bug): Cinder's _is_volume_migrating is "migration_status not in AVAILABLE_MIGRATION_STATUS",
   // so every in-progress status ('starting', 'completing' …) hides the detach; volume-api.ts
   // only knows 'migrating' and 'target:*' and refuses the others with a 400.
-  it.fails.each(['starting', 'completing'])('begin_detaching is a silent no-op for migration_status %s too', (mig) => {
+  it.each(['starting', 'completing'])('begin_detaching is a silent no-op for migration_status %s too', (mig) => {
     const s = world(inUse(OLD, { migrationStatus: mig }));
     expect(() => api.beginDetaching(s, MEMBER, OLD)).not.toThrow();
     expect(find(s, OLD)!.status).toBe('in-use');
@@ -238,19 +238,19 @@ describe('volume-api: migrate_volume_completion', () => {
 });
 
 describe('volume-api: migrate_volume_completion refuses a half-migration (cinder/volume/api.py)', () => {
-  // BUG: upstream only takes the Cinder-migration branch after checking both sides:
+  // Fixed (was a bug): upstream only takes the Cinder-migration branch after checking both sides:
   // "Source volume not mid-migration." / "Destination volume not mid-migration." /
   // "Destination has migration_status <s>, expected target:<id>." (InvalidVolume, 400).
   // volume-api.ts takes it whenever either side has any migration_status, so a Nova swap
   // whose old volume still says 'success' from an earlier migration deletes the new
   // volume (holding the just-copied data) and answers the old id.
-  it.fails('old volume with migration_status success, new volume none: InvalidVolume, and the new volume survives', () => {
+  it('old volume with migration_status success, new volume none: InvalidVolume, and the new volume survives', () => {
     const s = world(inUse(OLD, { status: 'detaching', migrationStatus: 'success' }), vol(NEW, { status: 'attaching' }));
     expect(() => api.migrateVolumeCompletion(s, ADMIN, OLD, NEW, false)).toThrow('Invalid volume: Destination volume not mid-migration.');
     expect(s.cinder.volumes.map((v) => v.id)).toEqual([OLD, NEW]);
   });
 
-  it.fails('a destination that is not target:<old id> is refused', () => {
+  it('a destination that is not target:<old id> is refused', () => {
     const s = world(inUse(OLD, { migrationStatus: 'migrating' }), vol(NEW, { migrationStatus: 'target:someone-else' }));
     expect(() => api.migrateVolumeCompletion(s, ADMIN, OLD, NEW, false)).toThrow(
       'Invalid volume: Destination has migration_status target:someone-else, expected target:' + OLD + '.',

@@ -187,9 +187,9 @@ describe('qemuDomainBlockCopyCommon: the checks in libvirt\'s order', () => {
     expect(e.message).toMatch(/^unable to stat for disk vdb: \/etc\/hostname\/not-a-dir: /);
   });
 
-  // BUG: virReportSystemError appends strerror(errno) ("Not a directory"); systemError()
+  // Fixed (was a bug): virReportSystemError appends strerror(errno) ("Not a directory"); systemError()
   // in src/libvirt/errors.ts only knows ENOENT/EACCES/EIO and prints the errno name instead.
-  it.fails('8. … followed by strerror(errno), e.g. "Not a directory" for ENOTDIR', async () => {
+  it('8. … followed by strerror(errno), e.g. "Not a directory" for ENOTDIR', async () => {
     const bad = '/etc/hostname/not-a-dir';
     const e = await errorOf(domain(SERVERS.cache1).blockRebase('vdb', bad, 0, COPY_REUSE));
     expect(e.message).toBe(`unable to stat for disk vdb: ${bad}: Not a directory`);
