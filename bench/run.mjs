@@ -14,7 +14,11 @@ for (const name of wanted) {
     console.error(`unknown benchmark '${name}' (known: ${all.join(', ')})`);
     process.exit(2);
   }
-  const r = spawnSync(process.execPath, [join(here, `${name}.mjs`)], { stdio: 'inherit' });
-  if (r.status !== 0) failed = true;
+  // start-up is measured for both commands the budget names
+  const variants = name === 'startup' ? [['list'], ['show']] : [[]];
+  for (const args of variants) {
+    const r = spawnSync(process.execPath, [join(here, `${name}.mjs`), ...args], { stdio: 'inherit' });
+    if (r.status !== 0) failed = true;
+  }
 }
 process.exit(failed ? 1 : 0);

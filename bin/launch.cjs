@@ -27,11 +27,7 @@ module.exports = function launch(name) {
   // ora and chalk are ES modules: the bundle imports them through this launcher
   globalThis.__novasimImportEsm = (specifier) => import(specifier);
   const wrapper = `(function (exports, require, module, __filename, __dirname, __novasimUrl) {${source}\n})`;
-  const script = new vm.Script(wrapper, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  const script = new vm.Script(wrapper, { filename: file, cachedData });
   if (process.env.NOVASIM_CODE_CACHE === 'write') {
     process.on('exit', () => {
       const tmp = `${cacheFile}.${process.pid}`;

@@ -64,6 +64,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       const [{ createCinderApi }, { VolumeBackend }] = await Promise.all([import('../cinder/api.js'), import('../cinder/backend.js')]);
       return createCinderApi(store, new VolumeBackend(opts.statePath));
     }),
+    'cinder-api',
   );
 
   // nova-compute: libvirt + QEMU underneath, the RPC endpoint on top
@@ -99,6 +100,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       ]);
       return createNovaApi(store, new API(store, await volumeApi(), new ComputeAPI(bus)));
     }),
+    'nova-api',
   );
 
   const handled: ComputeEvent[] = [];

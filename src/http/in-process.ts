@@ -2,6 +2,7 @@
 // host:port, the way a socket would, without one. The same handlers can be served on a
 // real socket later; the client does not know the difference.
 import { SimError } from '../common/errors.js';
+import { traced, type Service, type SpanSpec } from '../trace/tracer.js';
 import type { Handler, HttpRequest, HttpResponse, Transport } from './types.js';
 
 export class ConnectionRefused extends SimError {
@@ -10,11 +11,28 @@ export class ConnectionRefused extends SimError {
   }
 }
 
+/** the action of a POST …/action body ({"os-reserve": null} → os-reserve), for the trace */
+function actionOf(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  try {
+    const keys = Object.keys(JSON.parse(body) as object);
+    return keys.length === 1 ? keys[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class InProcessTransport implements Transport {
   private services = new Map<string, Handler>();
+  private spans = new Map<string, SpanSpec>();
 
-  listen(origin: string, handler: Handler): void {
+  /** `service` names the process behind the origin (its WSGI entry point shows in --trace) */
+  listen(origin: string, handler: Handler, service?: Service): void {
     this.services.set(origin, handler);
+    if (service) {
+      const project = service.split('-')[0];
+      this.spans.set(origin, { name: 'Resource.__call__()', location: `${project}/api/openstack/wsgi.py`, layer: project, service, kind: 'http-server' });
+    }
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
@@ -22,7 +40,16 @@ export class InProcessTransport implements Transport {
     const handler = this.services.get(origin);
     if (!handler) throw new ConnectionRefused(req.url);
     // requests and responses cross as text, never as shared objects
-    const res = await handler({ method: req.method, url: req.url, headers: { ...req.headers }, body: req.body });
+    const call = () => handler({ method: req.method, url: req.url, headers: { ...req.headers }, body: req.body });
+    const spec = this.spans.get(origin);
+    const res = spec
+      ? await traced(
+          spec,
+          call,
+          () => ({ method: req.method, path: new URL(req.url).pathname, action: req.method === 'POST' && req.url.endsWith('/action') ? actionOf(req.body) : undefined }),
+          (r) => `${r.status}${r.body ? ` ${r.body}` : ''}`,
+        )
+      : await call();
     return { status: res.status, headers: { ...res.headers }, body: res.body };
   }
 }

@@ -33,3 +33,39 @@ export function updateInstance(state: State, uuid: string, values: Partial<Insta
   Object.assign(inst, values, { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
   return inst;
 }
+
+/** A new block_device_mappings row: a volume BDM unless told otherwise. */
+export function newBdm(state: State, values: Pick<Bdm, 'instanceUuid' | 'deviceName'> & Partial<Bdm>): Bdm {
+  const bdm: Bdm = {
+    id: state.nova.nextBdmId++,
+    sourceType: 'volume',
+    destinationType: 'volume',
+    volumeId: null,
+    snapshotId: null,
+    imageId: null,
+    bootIndex: null,
+    deleteOnTermination: false,
+    connectionInfo: null,
+    volumeSize: null,
+    noDevice: null,
+    diskBus: null,
+    deviceType: null,
+    ...values,
+  };
+  state.nova.bdms.push(bdm);
+  return bdm;
+}
+
+/** The root disk of an image-backed instance */
+export function newImageBdm(state: State, instanceUuid: string, imageId: string): Bdm {
+  return newBdm(state, {
+    instanceUuid,
+    deviceName: '/dev/vda',
+    sourceType: 'image',
+    destinationType: 'local',
+    imageId,
+    bootIndex: 0,
+    deleteOnTermination: true,
+    deviceType: 'disk',
+  });
+}

@@ -4,6 +4,7 @@
 // under --debug, and non-2xx answers become novaclient exceptions.
 import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse, Transport } from '../http/types.js';
+import { instrument } from '../trace/tracer.js';
 import { ClientException, CommandError, fromResponse, getHeader, UnsupportedVersion } from './exceptions.js';
 import { pyJson } from './pyfmt.js';
 
@@ -214,3 +215,18 @@ function processHeader(name: string, value: string): string {
 export function isClientException(e: unknown): e is ClientException {
   return e instanceof ClientException;
 }
+
+// --trace: every request the client sends, and the answer it got (keystoneauth's
+// Session.request is where novaclient's REQ/RESP lines come from)
+instrument(
+  SessionClient.prototype,
+  'request',
+  { name: 'Session.request()', location: 'keystoneauth1/session.py', layer: 'keystoneauth1', service: 'novaclient', kind: 'http-client' },
+  function (this: SessionClient, service: ServiceType, method: string, path: string, body?: unknown, flags: { absolute?: boolean } = {}) {
+    return { method, url: flags.absolute ? path : `${this.endpoints[service]}${path}`, ...(body !== undefined ? { body } : {}) };
+  },
+  (r: ApiResponse) => {
+    const rid = getHeader(r.resp.headers, 'x-openstack-request-id') ?? getHeader(r.resp.headers, 'x-compute-request-id');
+    return `HTTP ${r.resp.status}${rid ? ` ${rid}` : ''}`;
+  },
+);

@@ -33,6 +33,12 @@ const o = (flags: string[], dest: string, metavar: string | undefined, help: str
 });
 const flag = (f: string, dest: string, help: string | null): ArgSpec => ({ flags: [f], dest, action: 'store_true', default: false, help });
 
+/** argparse's choices=('json', 'mermaid') */
+function traceFormat(value: string): string {
+  if (value !== 'json' && value !== 'mermaid') throw new Error(`invalid choice: '${value}' (choose from 'json', 'mermaid')`);
+  return value;
+}
+
 /** get_base_parser(): Mitaka's global options, keystoneauth's session and auth options */
 export function globalSpec(env: NodeJS.ProcessEnv = process.env): ParserSpec {
   const e = (...names: string[]): string | null => {
@@ -75,6 +81,16 @@ export function globalSpec(env: NodeJS.ProcessEnv = process.env): ParserSpec {
         { default: e('NOVACLIENT_BYPASS_URL') },
       ),
       o(['--state'], 'state', '<state-file>', 'novasim: the state file of the embedded cloud. Defaults to env[NOVASIM_STATE].'),
+      flag(
+        '--trace',
+        'trace',
+        'novasim: print on stderr, as the request runs, the call chain through every layer (novaclient, nova-api, nova-compute, Cinder, libvirt, QEMU) with arguments, results and durations.',
+      ),
+      o(['--trace-file'], 'trace_file', '<file>', 'novasim: write the trace of the command to <file> (see --trace-format).'),
+      o(['--trace-format'], 'trace_format', '{json,mermaid}', 'novasim: format of --trace-file: json (one span per step) or mermaid (a sequenceDiagram of the services). Default: json.', {
+        default: 'json',
+        type: traceFormat,
+      }),
     ],
     groups: [
       {
@@ -239,19 +255,37 @@ export class NovaShell {
       this.io.out(formatHelp(commandSpec(target)));
       return 0;
     }
-    return this.runCommand(cmd, args, g);
+    return this.runCommand(cmd, args, g, argv);
   }
 
-  private async runCommand(cmd: CommandDef, args: Namespace, g: Namespace): Promise<number> {
+  private async runCommand(cmd: CommandDef, args: Namespace, g: Namespace, argv: string[]): Promise<number> {
     const io = this.io;
     const debug = g.debug as boolean;
     let removeSink: (() => void) | undefined;
+    let trace: { finish(): void } | undefined;
+    if (g.trace || g.trace_file) {
+      // the printers load only when asked for: `nova list` pays nothing for them
+      const { startTrace } = await import('../trace/output.js');
+      trace = startTrace({
+        live: g.trace ? (text) => io.err(text) : undefined,
+        file: (g.trace_file as string | null) ?? null,
+        format: g.trace_format as 'json' | 'mermaid',
+        command: ['nova', ...argv],
+      });
+    }
     if (debug) {
       // the embedded services' oslo.log records, as their log files would show them
       const { addLogSink, formatOslo } = await import('../common/log.js');
       removeSink = addLogSink((rec) => io.err(`${formatOslo(rec)}\n`));
     }
-    const conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`));
+    let conn: Awaited<ReturnType<CloudConnector['open']>>;
+    try {
+      conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`));
+    } catch (e) {
+      removeSink?.();
+      trace?.finish();
+      throw e;
+    }
     // Ctrl-C while this process hosts the cloud: the client gives up (like a killed novaclient),
     // but the services finish what they started, so the state stays consistent; a running
     // block job is cancelled so nova-compute rolls the swap back.
@@ -300,6 +334,7 @@ export class NovaShell {
       await conn.close();
       io.setInterruptHandler(null);
       removeSink?.();
+      trace?.finish();
     }
   }
 }

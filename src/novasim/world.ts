@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
-import { instanceName } from '../nova/db.js';
+import { instanceName, newBdm, newImageBdm } from '../nova/db.js';
 import { imagesDir, instanceDiskPath, volumeImagePath } from '../state/paths.js';
 import type { StateStore } from '../state/store.js';
 import { StateStore as Store } from '../state/store.js';
@@ -271,23 +271,7 @@ export function materialize(statePath: string, fx: Fixture): State {
     state.nova.instances.push(inst);
     const rootPath = instanceDiskPath(statePath, s.uuid);
     closeSync(sparseFile(rootPath, flavor.disk * GiB));
-    state.nova.bdms.push({
-      id: state.nova.nextBdmId++,
-      instanceUuid: s.uuid,
-      deviceName: '/dev/vda',
-      sourceType: 'image',
-      destinationType: 'local',
-      volumeId: null,
-      snapshotId: null,
-      imageId: CIRROS.id,
-      bootIndex: 0,
-      deleteOnTermination: true,
-      connectionInfo: null,
-      volumeSize: null,
-      noDevice: null,
-      diskBus: null,
-      deviceType: 'disk',
-    });
+    newImageBdm(state, s.uuid, CIRROS.id);
     const disks: DomainDisk[] = [
       { type: 'file', device: 'disk', driverType: 'raw', source: rootPath, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: running ? 'virtio-disk0' : null },
     ];
@@ -301,23 +285,7 @@ export function materialize(statePath: string, fx: Fixture): State {
         connector,
         serial: vol.id,
       };
-      state.nova.bdms.push({
-        id: state.nova.nextBdmId++,
-        instanceUuid: s.uuid,
-        deviceName: a.device,
-        sourceType: 'volume',
-        destinationType: 'volume',
-        volumeId: vol.id,
-        snapshotId: null,
-        imageId: null,
-        bootIndex: null,
-        deleteOnTermination: false,
-        connectionInfo: JSON.stringify(cinfo),
-        volumeSize: vol.size,
-        noDevice: null,
-        diskBus: null,
-        deviceType: null,
-      });
+      newBdm(state, { instanceUuid: s.uuid, deviceName: a.device, volumeId: vol.id, connectionInfo: JSON.stringify(cinfo), volumeSize: vol.size });
       vol.status = 'in-use';
       vol.attachStatus = 'attached';
       vol.attachments.push({

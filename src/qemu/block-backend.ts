@@ -7,6 +7,16 @@ import type { RawImage } from './image.js';
 
 export type WriteNotifier = (offset: number, bytes: number) => void;
 
+/** blkdebug's rule events a breakpoint can be set on (the job's I/O to its target) */
+export type BlkdebugEvent = 'write_aio' | 'flush_to_disk';
+
+/** a blkdebug "break": the next request at the event suspends until resumed */
+export interface Breakpoint {
+  /** resolves when a request has reached the breakpoint and is suspended there */
+  hit: Promise<void>;
+  resume(): void;
+}
+
 /** blkdebug-style injected failures for the block job's I/O on this drive */
 interface Faults {
   read: number;
@@ -24,6 +34,7 @@ export class BlockBackend {
   private idleWaiters: Array<() => void> = [];
   private notifiers = new Set<WriteNotifier>();
   private faults: Faults = { read: 0, write: 0, errno: 'EIO' };
+  private breakpoints = new Map<BlkdebugEvent, { hit: () => void; released: Promise<void> }>();
   /** the job that holds this drive as its source (one at a time: "Need a root block node") */
   jobId: string | null = null;
 
@@ -102,6 +113,29 @@ export class BlockBackend {
   injectFault(op: 'read' | 'write', count: number, errno: 'EIO' | 'ENOSPC' = 'EIO'): void {
     this.faults[op] += count;
     this.faults.errno = errno;
+  }
+
+  /**
+   * blkdebug's break/resume (what qemu-iotests use to make races deterministic): the
+   * job's next request at `event` suspends there until resume() — the request itself is
+   * real and runs unchanged once resumed.
+   */
+  setBreakpoint(event: BlkdebugEvent): Breakpoint {
+    let hit!: () => void;
+    let resume!: () => void;
+    const hitP = new Promise<void>((r) => (hit = r));
+    const released = new Promise<void>((r) => (resume = r));
+    this.breakpoints.set(event, { hit, released });
+    return { hit: hitP, resume };
+  }
+
+  /** a request of the job reaches `event`: suspend if a breakpoint is set there (one-shot) */
+  async suspendAt(event: BlkdebugEvent): Promise<void> {
+    const b = this.breakpoints.get(event);
+    if (!b) return;
+    this.breakpoints.delete(event);
+    b.hit();
+    await b.released;
   }
 
   /** the errno an injected fault gives the job's next `op`, or null */

@@ -569,6 +569,7 @@ export class MirrorBlockJob extends Job {
       }
       errno = this.source.consumeFault('write');
       if (!errno) {
+        await this.source.suspendAt('write_aio');
         try {
           const n = await writeData(this.target, buf, bytes, offset, wasZero);
           this.bytesWritten += n;
@@ -629,6 +630,7 @@ export class MirrorBlockJob extends Job {
   private async flushTarget(): Promise<boolean> {
     try {
       this.unflushed = 0;
+      await this.source.suspendAt('flush_to_disk');
       await this.target.flush();
       return true;
     } catch (e) {

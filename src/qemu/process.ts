@@ -1,6 +1,6 @@
 // One QEMU process of a running domain: its drives, its QMP monitor, its block jobs and
 // the guest's I/O to its disks. libvirt talks to it only through qmp() and onEvent().
-import { BlockBackend } from './block-backend.js';
+import { BlockBackend, type BlkdebugEvent, type Breakpoint } from './block-backend.js';
 import { QemuError, QmpError } from './errors.js';
 import { RawImage } from './image.js';
 import { QmpMonitor, type MonitorHost } from './monitor.js';
@@ -121,6 +121,11 @@ export class QemuProcess implements MonitorHost {
   /** make the next `count` reads of the source (op 'read') or writes to the target (op 'write') of the device's mirror fail */
   injectIoError(inj: IoErrorInjection): void {
     this.drive(inj.device).injectFault(inj.op, inj.count, inj.errno ?? 'EIO');
+  }
+
+  /** blkdebug break on the device's block job I/O (see BlockBackend.setBreakpoint) */
+  setBreakpoint(device: string, event: BlkdebugEvent): Breakpoint {
+    return this.drive(device).setBreakpoint(event);
   }
 
   /** quit: force-cancel the jobs, SHUTDOWN, close the images */

@@ -3,8 +3,21 @@
 // event loop, so the caller (nova-api) answers before the consumer (nova-compute) starts.
 import { currentContext, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
+import { tracer, type SpanSpec } from '../trace/tracer.js';
 
 const LOG = getLogger('oslo_messaging.rpc.server', 'nova-compute');
+
+// --trace: where a request leaves nova-api (the client's cast) and where nova-compute picks
+// it up (the server's dispatcher, a new line of work caused by the cast)
+const CAST: SpanSpec = { name: 'RPCClient.cast()', location: 'oslo_messaging/rpc/client.py', layer: 'oslo.messaging', kind: 'rpc-cast' };
+const CALL: SpanSpec = { name: 'RPCClient.call()', location: 'oslo_messaging/rpc/client.py', layer: 'oslo.messaging' };
+const DISPATCH: SpanSpec = {
+  name: 'RPCDispatcher.dispatch()',
+  location: 'oslo_messaging/rpc/dispatcher.py',
+  layer: 'oslo.messaging',
+  service: 'nova-compute',
+  kind: 'rpc-dispatch',
+};
 
 export type RpcEndpoint = (ctx: RequestContext, method: string, args: Record<string, unknown>) => Promise<unknown>;
 
@@ -46,6 +59,11 @@ export class MessageBus {
 
   /** RPCClient.cast: fire and forget */
   cast(ctx: RequestContext, topic: string, server: string, method: string, args: Record<string, unknown>): void {
+    if (tracer.active) return tracer.run(CAST, () => this._cast(ctx, topic, server, method, args), () => ({ target: `${topic}.${server}`, method, args }));
+    this._cast(ctx, topic, server, method, args);
+  }
+
+  private _cast(ctx: RequestContext, topic: string, server: string, method: string, args: Record<string, unknown>): void {
     const endpoint = this.consumers.get(`${topic}.${server}`);
     if (!endpoint) throw new MessagingTimeout(`${topic}.${server}`);
     const [c, a] = this.wire(ctx, args);
@@ -54,7 +72,10 @@ export class MessageBus {
       .then(async () => {
         for (const l of this.listeners) l(outcome, 'start');
         try {
-          await currentContext.run(c, () => endpoint(c, method, a));
+          const deliver = () => currentContext.run(c, () => endpoint(c, method, a));
+          await (tracer.active
+            ? tracer.run(DISPATCH, deliver, () => ({ target: `${topic}.${server}`, method, args: a, request_id: c.requestId }), undefined, { detached: true })
+            : deliver());
         } catch (err) {
           outcome.error = err;
           LOG.error(`Exception during message handling: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`, {
@@ -72,8 +93,13 @@ export class MessageBus {
     const endpoint = this.consumers.get(`${topic}.${server}`);
     if (!endpoint) throw new MessagingTimeout(`${topic}.${server}`);
     const [c, a] = this.wire(ctx, args);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const result = await currentContext.run(c, () => endpoint(c, method, a));
+    const attrs = () => ({ target: `${topic}.${server}`, method, args: a });
+    const deliver = async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const run = () => currentContext.run(c, () => endpoint(c, method, a));
+      return tracer.active ? tracer.run({ ...DISPATCH, kind: 'call' }, run, attrs) : run();
+    };
+    const result = await (tracer.active ? tracer.run(CALL, deliver, attrs) : deliver());
     return result === undefined ? undefined : JSON.parse(JSON.stringify(result));
   }
 

@@ -58,7 +58,7 @@ const mutexes = new Map<string, Mutex>();
 
 export class StateStore {
   private readonly mutex: Mutex;
-  private cache: { key: string; state: State } | null = null;
+  private cache: { key: string; text: string } | null = null;
 
   constructor(readonly path: string) {
     let m = mutexes.get(path);
@@ -75,21 +75,22 @@ export class StateStore {
     }
   }
 
-  /** A consistent snapshot (writers replace the file by rename, so no lock is needed). */
+  /** A consistent snapshot (writers replace the file by rename, so no lock is needed).
+   * Each call gets its own copy; a file already validated is only parsed again. */
   read(): State {
     let text: string;
     let key: string;
     try {
       const st = statSync(this.path, { bigint: true });
       key = `${st.ino}:${st.mtimeNs}:${st.size}`;
-      if (this.cache && this.cache.key === key) return structuredClone(this.cache.state);
+      if (this.cache && this.cache.key === key) return JSON.parse(this.cache.text) as State;
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new StateFileError(this.path, code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`);
     }
     const state = parseState(this.path, text);
-    this.cache = { key, state: structuredClone(state) };
+    this.cache = { key, text };
     return state;
   }
 

@@ -185,6 +185,36 @@ export interface Domain {
   mirrors: Record<string, DiskMirror>;
 }
 
+/** One run of a guest workload's settings: write i of the segment is planned from (seed, i). */
+export interface GuestLoadSegment {
+  seed: number;
+  /** bytes per second the guest writes */
+  rate: number;
+  /** write sizes the plan picks from (multiples of 4096) */
+  blockSizes: number[];
+  /** where on the disk the writes land (4096-aligned) */
+  region: { offset: number; length: number };
+  /** the segment stops after this many writes (null: it writes until stopped) */
+  limit: number | null;
+  /** writes 0..writes-1 of this segment have landed, in order (exact after every run) */
+  writes: number;
+}
+
+/** A seeded, replayable workload of a server's guest on one of its disks. */
+export interface GuestLoad {
+  /** the instance (= domain) uuid */
+  server: string;
+  /** the disk's target, e.g. vdb */
+  disk: string;
+  /** the guest writes whenever a host process runs its QEMU (--off clears it) */
+  active: boolean;
+  /** the host process whose QEMU is running the workload now, or null */
+  runnerPid: number | null;
+  /** every setting ever used, in order: replaying them all gives the disk's written blocks */
+  segments: GuestLoadSegment[];
+  updatedAt: string;
+}
+
 export interface State {
   schemaVersion: number;
   fixture: string;
@@ -206,4 +236,6 @@ export interface State {
     domains: Domain[];
     nextDomainId: number;
   };
+  /** guest workloads (absent in files written before they existed: read as none) */
+  guestLoads?: GuestLoad[];
 }

@@ -164,7 +164,21 @@ const stateCheck = record({
   }),
 });
 
+const guestLoad = record({
+  server: str,
+  disk: str,
+  active: bool,
+  runnerPid: intOrNull,
+  segments: arrayOf(
+    record({ seed: int, rate: int, blockSizes: arrayOf(int), region: record({ offset: int, length: int }), limit: intOrNull, writes: int }),
+  ),
+});
+
 /** Returns the first problem found, or null when the document has the state's shape. */
 export function validateState(doc: unknown): string | null {
-  return stateCheck(doc, 'state');
+  const problem = stateCheck(doc, 'state');
+  if (problem) return problem;
+  // an optional field: files written before guest workloads existed have none
+  const loads = (doc as { guestLoads?: unknown }).guestLoads;
+  return loads === undefined ? null : arrayOf(guestLoad)(loads, 'state.guestLoads');
 }

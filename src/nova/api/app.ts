@@ -11,6 +11,7 @@ import type { Action } from './controller.js';
 import { flavorsController, imagesController, serversController } from './servers.js';
 import { volumeAttachmentController } from './volumes.js';
 import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
+import { traced } from '../../trace/tracer.js';
 
 const LOG = getLogger('nova.osapi_compute.wsgi.server', 'nova-api');
 
@@ -31,7 +32,13 @@ function versionDoc(origin: string): Record<string, unknown> {
 export function createNovaApi(store: StateStore, compute: API): Handler {
   const router = new Router<Action>();
   const servers = serversController(store, compute);
-  const atts = volumeAttachmentController(store, compute);
+  // Volumes.get_resources(): the os-volume_attachments resource, child of servers
+  const atts = traced(
+    { name: 'Volumes.get_resources()', location: 'nova/api/openstack/compute/volumes.py', layer: 'nova', service: 'nova-api' },
+    () => volumeAttachmentController(store, compute),
+    () => ({ resource: 'os-volume_attachments', controller: 'VolumeAttachmentController', parent: 'servers' }),
+    (c) => Object.keys(c).join(','),
+  );
   const flavors = flavorsController(store);
   const images = imagesController(store);
 

@@ -7,6 +7,9 @@ import { InstanceInvalidState, InstanceIsLocked, InvalidVolume, NotFound, NovaEx
 import type { ApiCall, Action } from './controller.js';
 import { create_volume_attachment, update_volume_attachment, validate } from './schemas.js';
 import { conflictForInvalidState, expectedErrors } from './wsgi.js';
+import { traced } from '../../trace/tracer.js';
+
+const UPDATE = { name: 'VolumeAttachmentController.update()', location: 'nova/api/openstack/compute/volumes.py', layer: 'nova', service: 'nova-api' } as const;
 
 function attachmentView(volumeId: string, instanceUuid: string, device: string): Record<string, string> {
   return { id: volumeId, serverId: instanceUuid, volumeId, device };
@@ -151,5 +154,12 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
       return emptyResponse(202);
     });
 
-  return { index, show, create, update, delete: remove };
+  return {
+    index,
+    show,
+    create,
+    // --trace: the seed's os-volume-attachment-update entry point
+    update: (c) => traced(UPDATE, () => update(c), () => ({ server_id: c.params.server_id, id: c.params.id, body: c.body }), (r) => r.status),
+    delete: remove,
+  };
 }

@@ -6,7 +6,7 @@ import { getLogger } from '../../common/log.js';
 import { isoMicros, isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance, State } from '../../state/types.js';
-import { bdmsByInstance, instanceGetByUuid, updateInstance } from '../db.js';
+import { bdmsByInstance, instanceGetByUuid, newImageBdm, updateInstance } from '../db.js';
 import {
   DevicePathInUse,
   FlavorNotFound,
@@ -21,6 +21,7 @@ import {
 import { task_states, vm_states } from '../vm-states.js';
 import type { CinderAPI, NovaVolume } from '../volume/cinder.js';
 import type { ComputeAPI as ComputeRpcAPI } from './rpcapi.js';
+import { instrument, traceEvent } from '../../trace/tracer.js';
 
 const LOG = getLogger('nova.compute.api', 'nova-api');
 
@@ -128,6 +129,7 @@ export class API {
     try {
       this.rpc.swap_volume(ctx, instance, oldVolume.id, newVolume.id);
     } catch (err) {
+      traceEvent('except Exception: (save_and_reraise_exception)', () => ({ rollback: 'roll_detaching(old), unreserve_volume(new)' }));
       await this.volumeApi.rollDetaching(ctx, oldVolume.id);
       await this.volumeApi.unreserveVolume(ctx, newVolume.id);
       throw err;
@@ -294,23 +296,7 @@ export class API {
         deleted: false,
       };
       s.nova.instances.push(inst);
-      s.nova.bdms.push({
-        id: s.nova.nextBdmId++,
-        instanceUuid: inst.uuid,
-        deviceName: '/dev/vda',
-        sourceType: 'image',
-        destinationType: 'local',
-        volumeId: null,
-        snapshotId: null,
-        imageId: image.id,
-        bootIndex: 0,
-        deleteOnTermination: true,
-        connectionInfo: null,
-        volumeSize: null,
-        noDevice: null,
-        diskBus: null,
-        deviceType: 'disk',
-      });
+      newImageBdm(s, inst.uuid, image.id);
       return inst;
     });
     this.rpc.build_and_run_instance(ctx, instance);
@@ -333,3 +319,15 @@ export function nextDeviceName(state: State, instanceUuid: string, wanted: strin
 }
 
 export { isoMicros };
+
+// --trace: the compute API as nova-api calls it
+instrument(
+  API.prototype,
+  'swap_volume',
+  { name: 'API.swap_volume()', location: 'nova/compute/api.py', layer: 'nova', service: 'nova-api' },
+  (_ctx: RequestContext, instance: Instance, oldVolume: NovaVolume, newVolume: NovaVolume) => ({
+    instance: instance.uuid,
+    old_volume: oldVolume.id,
+    new_volume: newVolume.id,
+  }),
+);

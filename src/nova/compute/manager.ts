@@ -7,7 +7,7 @@ import { pyRepr } from '../../common/pyrepr.js';
 import { isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
 import type { Bdm, Instance } from '../../state/types.js';
-import { bdmByVolumeAndInstance, instanceGetByUuid, updateInstance } from '../db.js';
+import { bdmByVolumeAndInstance, instanceGetByUuid, newBdm, updateInstance } from '../db.js';
 import { nextDeviceName } from './api.js';
 import type { LibvirtDriver } from '../virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../virt/libvirt/volume.js';
@@ -181,23 +181,7 @@ export class ComputeManager {
     void ctx;
     return this.store.update((s) => {
       const dev = nextDeviceName(s, instance.uuid, device);
-      s.nova.bdms.push({
-        id: s.nova.nextBdmId++,
-        instanceUuid: instance.uuid,
-        deviceName: dev,
-        sourceType: 'volume',
-        destinationType: 'volume',
-        volumeId,
-        snapshotId: null,
-        imageId: null,
-        bootIndex: null,
-        deleteOnTermination: false,
-        connectionInfo: null,
-        volumeSize: null,
-        noDevice: null,
-        diskBus: null,
-        deviceType: null,
-      });
+      newBdm(s, { instanceUuid: instance.uuid, deviceName: dev, volumeId });
       return dev;
     });
   }

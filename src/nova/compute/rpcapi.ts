@@ -4,6 +4,7 @@ import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
 import type { MessageBus } from '../../rpc/bus.js';
 import type { Instance } from '../../state/types.js';
+import { instrument } from '../../trace/tracer.js';
 
 const LOG = getLogger('nova.compute.rpcapi', 'nova-api');
 
@@ -49,4 +50,15 @@ export class ComputeAPI {
   power_action(ctx: RequestContext, instance: Instance, method: string): void {
     this.cast(ctx, instance.host, method, { instance: instance.uuid });
   }
+}
+
+// --trace: the RPC API's methods (each prepares the client and casts or calls)
+for (const m of ['swap_volume', 'reserve_block_device_name', 'attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'power_action'] as const) {
+  instrument(
+    ComputeAPI.prototype,
+    m,
+    { name: `ComputeAPI.${m}()`, location: 'nova/compute/rpcapi.py', layer: 'nova', service: 'nova-api' },
+    (_ctx: RequestContext, instance: Instance, ...rest: unknown[]) =>
+      m === 'swap_volume' ? { instance: instance.uuid, old_volume_id: rest[0], new_volume_id: rest[1], version: '4.0' } : { instance: instance.uuid },
+  );
 }

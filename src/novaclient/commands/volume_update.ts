@@ -2,8 +2,12 @@
 // Like novaclient, nothing goes to stdout. novasim extensions: <attachment> and <volume> may
 // be volume names, and when this process hosts the cloud it follows nova-compute's swap to
 // the end (progress on stderr) instead of exiting on the 202.
+import { tracer, traced } from '../../trace/tracer.js';
+import type { SwapFollower } from '../progress.js';
 import type { CommandDef } from '../types.js';
 import { findServer, serverArg, volumeIdFor } from './common.js';
+
+const DO_VOLUME_UPDATE = { name: 'do_volume_update()', location: 'novaclient/v2/shell.py', layer: 'novaclient', service: 'novaclient' } as const;
 
 export const command: CommandDef = {
   name: 'volume-update',
@@ -14,28 +18,36 @@ export const command: CommandDef = {
     { dest: 'new_volume', metavar: '<volume>', help: 'ID of the volume to attach.' },
   ],
   async run(sh, args) {
-    const server = await findServer(sh.cs, args.server as string);
-    const attachmentId = await volumeIdFor(sh.cs, args.attachment_id as string);
-    const newVolumeId = await volumeIdFor(sh.cs, args.new_volume as string);
-    if (!sh.cloud) {
-      await sh.cs.serverVolumes.updateServerVolume(server.id, attachmentId, newVolumeId);
-      return 0;
-    }
-    const { SwapFollower } = await import('../progress.js');
-    // subscribe before the PUT: nova-compute may start on the cast before the 202 is read
-    const follower = new SwapFollower(sh.cloud, sh.out, {
-      server: server.name || server.id,
-      oldVolume: args.attachment_id as string,
-      newVolume: args.new_volume as string,
-      plain: sh.debug,
-    });
-    let requestId: string | undefined;
-    try {
-      requestId = (await sh.cs.serverVolumes.updateServerVolume(server.id, attachmentId, newVolumeId)).requestId;
-    } catch (e) {
-      follower.dispose();
-      throw e;
-    }
+    const f: { follower?: SwapFollower } = {};
+    // do_volume_update: what novaclient does up to the 202
+    const requestId = await traced(
+      DO_VOLUME_UPDATE,
+      async () => {
+        const server = await findServer(sh.cs, args.server as string);
+        const attachmentId = await volumeIdFor(sh.cs, args.attachment_id as string);
+        const newVolumeId = await volumeIdFor(sh.cs, args.new_volume as string);
+        if (sh.cloud) {
+          const { SwapFollower } = await import('../progress.js');
+          // subscribe before the PUT: nova-compute may start on the cast before the 202 is read
+          f.follower = new SwapFollower(sh.cloud, sh.out, {
+            server: server.name || server.id,
+            oldVolume: args.attachment_id as string,
+            newVolume: args.new_volume as string,
+            // --debug and --trace print lines a spinner would tear
+            plain: sh.debug || tracer.active,
+          });
+        }
+        try {
+          return (await sh.cs.serverVolumes.updateServerVolume(server.id, attachmentId, newVolumeId)).requestId;
+        } catch (e) {
+          f.follower?.dispose();
+          throw e;
+        }
+      },
+      () => ({ server: args.server, attachment_id: args.attachment_id, new_volume: args.new_volume }),
+    );
+    const follower = f.follower;
+    if (!follower) return 0;
     sh.onInterrupt(() => follower.interrupt());
     try {
       return await follower.follow(requestId);

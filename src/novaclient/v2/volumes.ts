@@ -3,6 +3,7 @@
 import { Resource, type Findable, type Info } from '../base.js';
 import type { SessionClient } from '../client.js';
 import { urlencode } from '../pyfmt.js';
+import { instrument, traced } from '../../trace/tracer.js';
 
 export class Volume extends Resource {
   /** NAME_ATTR is display_name; Cinder v2 only returns name, so fall back to it */
@@ -64,9 +65,10 @@ export class ServerVolumeManager {
 
   /** update_server_volume: PUT …/os-volume_attachments/<attachment> → 202, empty body */
   async updateServerVolume(serverId: string, attachmentId: string, newVolumeId: string): Promise<{ requestId?: string }> {
-    const { resp } = await this.api.put('compute', `/servers/${serverId}/os-volume_attachments/${attachmentId}`, {
-      volumeAttachment: { volumeId: newVolumeId },
-    });
+    const url = `/servers/${serverId}/os-volume_attachments/${attachmentId}`;
+    const body = { volumeAttachment: { volumeId: newVolumeId } };
+    // Manager._update(url, body, "volumeAttachment"): PUT through the session client
+    const { resp } = await traced(MANAGER_UPDATE, () => this.api.put('compute', url, body), () => ({ url, body, response_key: 'volumeAttachment' }));
     const rid = Object.entries(resp.headers).find(([k]) => k.toLowerCase() === 'x-compute-request-id')?.[1];
     return { requestId: rid };
   }
@@ -80,3 +82,12 @@ export class ServerVolumeManager {
     await this.api.delete('compute', `/servers/${serverId}/os-volume_attachments/${attachmentId}`);
   }
 }
+
+// --trace: novaclient's side of `nova volume-update`, as the seed walks it
+const MANAGER_UPDATE = { name: 'Manager._update()', location: 'novaclient/base.py', layer: 'novaclient', service: 'novaclient' } as const;
+instrument(
+  ServerVolumeManager.prototype,
+  'updateServerVolume',
+  { name: 'VolumeManager.update_server_volume()', location: 'novaclient/v2/volumes.py', layer: 'novaclient', service: 'novaclient' },
+  (serverId: string, attachmentId: string, newVolumeId: string) => ({ server_id: serverId, attachment_id: attachmentId, new_volume_id: newVolumeId }),
+);
