@@ -11,11 +11,23 @@ import type { State, Volume } from '../state/types.js';
 import type { VolumeBackend } from './backend.js';
 import { CinderException } from './exception.js';
 import * as volumeApi from './volume-api.js';
+import { traced, tracer, type SpanSpec } from '../trace/tracer.js';
 
 const LOG = getLogger('cinder.api.openstack.wsgi', 'cinder-api');
 const VLOG = getLogger('cinder.volume.manager', 'cinder-volume');
 
 export const CINDER_PORT = 8776;
+
+// --trace: the controller method behind each volume action Nova sends
+const ADMIN_ACTIONS = new Set(['os-migrate_volume_completion']);
+function actionSpan(c: { body: unknown }): SpanSpec {
+  const name = Object.keys((c.body as object | null) ?? {})[0] ?? 'unknown';
+  const method = `_${name.replace(/^os-/, '')}`;
+  return ADMIN_ACTIONS.has(name)
+    ? { name: `VolumeAdminController.${method}()`, location: 'cinder/api/contrib/admin_actions.py', layer: 'cinder', service: 'cinder-api' }
+    : { name: `VolumeActionsController.${method}()`, location: 'cinder/api/contrib/volume_actions.py', layer: 'cinder', service: 'cinder-api' };
+}
+const VOLUME_MANAGER_INIT: SpanSpec = { name: 'VolumeManager.initialize_connection()', location: 'cinder/volume/manager.py', layer: 'cinder', service: 'cinder-volume' };
 
 interface Call {
   ctx: RequestContext;
@@ -123,7 +135,17 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     VLOG.info(`Deleted volume successfully.`, { context: c.ctx });
     return emptyResponse(202);
   });
-  router.add('POST', '/v2/:project_id/volumes/:id/action', async (c) => volumeAction(c));
+  router.add('POST', '/v2/:project_id/volumes/:id/action', async (c) =>
+    tracer.active
+      ? tracer.run(
+          actionSpan(c),
+          () => volumeAction(c),
+          () => ({ volume_id: c.params.id, args: Object.values((c.body as object | null) ?? {})[0], status: statusOf(c.params.id) }),
+          (r) => `${r.status}, volume status ${statusOf(c.params.id)}`,
+        )
+      : volumeAction(c),
+  );
+  const statusOf = (id: string) => store.read().cinder.volumes.find((v) => v.id === id)?.status;
 
   function listVolumes(c: Call, detail: boolean): HttpResponse {
     const allTenants = ['1', 'true', 'True'].includes(c.query.get('all_tenants') ?? '');
@@ -171,7 +193,8 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         return emptyResponse(202);
       case 'os-initialize_connection': {
         read((s) => volumeApi.getVolume(s, c.ctx, id));
-        const info = backend.initializeConnection(id);
+        // cinder-volume's manager asks the driver for the export (an RPC call in real Cinder)
+        const info = traced(VOLUME_MANAGER_INIT, () => backend.initializeConnection(id), () => ({ volume_id: id }));
         VLOG.info(`Initialize volume connection completed successfully.`, { context: c.ctx });
         return jsonResponse(200, { connection_info: info });
       }

@@ -20,6 +20,8 @@ export interface EmbeddedOptions {
   onNotice?: (line: string) => void;
   /** the swap loop's poll interval (Mitaka: 0.5 s) */
   blockJobPollMs?: number;
+  /** sees each QEMU process this host starts (tests set blkdebug breakpoints here) */
+  onQemuStart?: (domainUuid: string, proc: import('../qemu/process.js').QemuProcess) => void;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -73,13 +75,22 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   let interrupted = false;
   let compute: Promise<import('../nova/compute/manager.js').ComputeManager> | null = null;
   const startCompute = async () => {
-    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }] = await Promise.all([
+    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }, { guestStarter }] = await Promise.all([
       import('../libvirt/connection.js'),
       import('../nova/virt/libvirt/driver.js'),
       import('../nova/virt/libvirt/host.js'),
       import('../nova/compute/manager.js'),
+      import('../novasim/guest-load.js'),
     ]);
-    libvirt = new LibvirtConnection(store, { notify: emit });
+    // the guests of the domains whose QEMU this host runs write to their disks meanwhile
+    const guests = guestStarter(store);
+    libvirt = new LibvirtConnection(store, {
+      notify: emit,
+      startGuest: (domain, proc) => {
+        opts.onQemuStart?.(domain.uuid, proc);
+        return guests(domain, proc);
+      },
+    });
     if (interrupted) void libvirt.cancelAllJobs();
     const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500 });
     return new ComputeManager(store, driver, await volumeApi());

@@ -20,8 +20,10 @@ import {
   VIR_DOMAIN_UNDEFINE,
   VIR_DOMAIN_XML,
 } from './flags.js';
-import { QemuHost, driveId } from './qemu-host.js';
+import { QemuHost, driveId, type GuestStarter } from './qemu-host.js';
 import { formatDomainXml, parseDisks, parseDomainXml } from './xml.js';
+import { decodeFlags } from './flags.js';
+import { instrument, tracedChain, type SpanSpec } from '../trace/tracer.js';
 
 const LOG = getLogger('libvirt.qemu.qemu_driver', 'libvirtd');
 
@@ -58,6 +60,8 @@ export interface LibvirtOptions {
   persistIntervalMs?: number;
   /** how often progress events reach the host's display, ms */
   progressIntervalMs?: number;
+  /** starts the guest of a domain whose QEMU this host process starts (its disk I/O) */
+  startGuest?: GuestStarter;
 }
 
 function pidAlive(pid: number): boolean {
@@ -92,7 +96,7 @@ export class LibvirtConnection {
     readonly store: StateStore,
     private readonly opts: LibvirtOptions = {},
   ) {
-    this.qemu = new QemuHost((uuid, ev) => this.handleQemuEvent(uuid, ev));
+    this.qemu = new QemuHost((uuid, ev) => this.handleQemuEvent(uuid, ev), opts.startGuest);
     this.persistIntervalMs = opts.persistIntervalMs ?? 250;
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
   }
@@ -583,7 +587,9 @@ export class VirDomain {
     args.mode = flags & F.REUSE_EXT ? 'existing' : 'absolute-paths';
     args.format = format;
     LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${mirrorPath}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
-    const reply = await (await this.conn.qemu.get(vm)).qmp({ execute: 'drive-mirror', arguments: args });
+    const mon = await this.conn.qemu.get(vm);
+    // qemuMonitorDriveMirror → qemuMonitorJSONDriveMirror: the drive-mirror command
+    const reply = await tracedChain(DRIVE_MIRROR, () => mon.qmp({ execute: 'drive-mirror', arguments: args }), () => ({ ...args, flags: decodeFlags(F, flags) }));
     if ('error' in reply) {
       throw new LibvirtError(VIR_ERR.INTERNAL_ERROR, `unable to execute QEMU command 'drive-mirror': ${reply.error.desc}`);
     }
@@ -700,3 +706,58 @@ function qmpBlockJobError(klass: string, desc: string, device: string, cmd: stri
   if (klass === 'DeviceNotActive') return new LibvirtError(VIR_ERR.OPERATION_INVALID, `No active operation on device: ${device}`);
   return new LibvirtError(VIR_ERR.INTERNAL_ERROR, `unable to execute QEMU command '${cmd}': ${desc}`);
 }
+
+// --trace: python-libvirt's virDomain methods, the public C entry points and the QEMU
+// driver functions behind them
+const PY = { location: 'libvirt.py', layer: 'libvirt-python', service: 'nova-compute' } as const;
+const C = (name: string, location = 'src/qemu/qemu_driver.c'): SpanSpec => ({ name, location, layer: 'libvirt', service: 'libvirtd' });
+const DRIVE_MIRROR = [C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c')];
+const domainAttrs = function (this: VirDomain, disk: string, ...rest: unknown[]) {
+  return { domain: this.domName, disk, ...(rest.length ? { args: rest } : {}) };
+};
+instrument(
+  VirDomain.prototype,
+  'blockRebase',
+  [{ name: 'virDomain.blockRebase()', ...PY }, C('virDomainBlockRebase()', 'src/libvirt-domain.c')],
+  function (this: VirDomain, disk: string, base: string | null, bandwidth: number, flags: number) {
+    return { domain: this.domName, disk, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
+  },
+);
+instrument(VirDomain.prototype, 'qemuDomainBlockRebase', C('qemuDomainBlockRebase()'), function (this: VirDomain, path: string, base: string | null, bandwidth: number, flags: number) {
+  return { path, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
+});
+instrument(
+  VirDomain.prototype,
+  'qemuDomainBlockCopyCommon',
+  C('qemuDomainBlockCopyCommon()'),
+  (path: string, mirror: string, destType: string, destFormat: string | null, bandwidth: number, granularity: number, bufSize: number, flags: number) => ({
+    path,
+    mirror,
+    dest_type: destType,
+    format: destFormat,
+    bandwidth,
+    granularity,
+    buf_size: bufSize,
+    flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags),
+  }),
+);
+instrument(VirDomain.prototype, 'blockJobInfo', [{ name: 'virDomain.blockJobInfo()', ...PY }, C('qemuDomainGetBlockJobInfo()')], domainAttrs);
+instrument(VirDomain.prototype, 'blockJobAbort', [{ name: 'virDomain.blockJobAbort()', ...PY }, C('qemuDomainBlockJobAbort()')], function (this: VirDomain, disk: string, flags = 0) {
+  return { domain: this.domName, disk, flags: decodeFlags(VIR_DOMAIN_BLOCK_JOB_ABORT, flags) };
+});
+instrument(VirDomain.prototype, 'blockResize', [{ name: 'virDomain.blockResize()', ...PY }, C('qemuDomainBlockResize()')], function (this: VirDomain, disk: string, size: number, flags = 0) {
+  return { domain: this.domName, disk, size, flags: decodeFlags(VIR_DOMAIN_BLOCK_RESIZE, flags) };
+});
+instrument(VirDomain.prototype, 'undefineFlags', [{ name: 'virDomain.undefineFlags()', ...PY }, C('qemuDomainUndefineFlags()')], function (this: VirDomain, flags = 0) {
+  return { domain: this.domName, flags: decodeFlags(VIR_DOMAIN_UNDEFINE, flags) };
+});
+instrument(VirDomain.prototype, 'XMLDesc', { name: 'virDomain.XMLDesc()', ...PY }, function (this: VirDomain, flags = 0) {
+  return { domain: this.domName, flags: decodeFlags(VIR_DOMAIN_XML, flags) };
+}, (xml: string) => `${xml.length} chars`);
+instrument(VirDomain.prototype, 'isPersistent', { name: 'virDomain.isPersistent()', ...PY }, function (this: VirDomain) {
+  return { domain: this.domName };
+});
+instrument(LibvirtConnection.prototype, 'defineXML', [{ name: 'virConnect.defineXML()', ...PY }, C('qemuDomainDefineXMLFlags()')], (xml: string) => ({
+  name: /<name>([^<]*)<\/name>/.exec(xml)?.[1],
+  xml: `${xml.length} chars`,
+}), (d: VirDomain) => d.domName);

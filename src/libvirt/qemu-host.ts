@@ -7,8 +7,17 @@ import { getLogger } from '../common/log.js';
 import type { Domain } from '../state/types.js';
 import { QemuProcess } from '../qemu/process.js';
 import type { DriveSpec, QmpCommand, QmpEvent, QmpReply } from '../qemu/types.js';
+import { instrument, tracer, type SpanSpec } from '../trace/tracer.js';
 
 const QMP_LOG = getLogger('libvirt.qemu.qemu_monitor', 'qemu-monitor');
+
+// --trace: a QMP command is a span in QEMU named after the handler that runs it; an event
+// is an instant under whatever libvirt is doing when it arrives
+const QMP_HANDLERS: Record<string, string> = { qmp_capabilities: 'monitor.c', 'drive-mirror': 'blockdev.c', 'query-block-jobs': 'blockdev.c', 'block-job-complete': 'blockdev.c', 'block-job-cancel': 'blockdev.c', block_resize: 'blockdev.c' };
+const qmpSpan = (cmd: QmpCommand): SpanSpec => {
+  const handler = cmd.execute === 'qmp_capabilities' ? 'qmp_capabilities' : `qmp_${cmd.execute.replace(/-/g, '_')}`;
+  return { name: `${handler}()`, location: QMP_HANDLERS[cmd.execute] ?? 'qmp.c', layer: 'qemu', service: 'qemu', kind: 'qmp' };
+};
 
 export function driveId(alias: string): string {
   return `drive-${alias}`;
@@ -41,10 +50,17 @@ export class QemuMonitor {
   }
 }
 
+/** What runs inside a domain's QEMU besides the block layer (the guest); returns its stop. */
+export type GuestStarter = (domain: Domain, proc: QemuProcess) => (() => Promise<void>) | null;
+
 export class QemuHost {
   private procs = new Map<string, QemuMonitor>();
+  private guests = new Map<string, () => Promise<void>>();
 
-  constructor(private readonly onEvent: (domainUuid: string, ev: QmpEvent) => void) {}
+  constructor(
+    private readonly onEvent: (domainUuid: string, ev: QmpEvent) => void,
+    private readonly startGuest?: GuestStarter,
+  ) {}
 
   /** the monitor of a running domain (qemuDomainObjEnterMonitor); a new monitor
    * connection negotiates capabilities first, as libvirt's qemuMonitorOpen does */
@@ -55,10 +71,14 @@ export class QemuHost {
       m = new QemuMonitor(domain.name, proc);
       proc.onEvent((ev) => {
         QMP_LOG.debug(`${domain.name}: <- ${JSON.stringify(ev)}`);
+        if (tracer.active) tracer.instant({ name: `QMP event ${ev.event}`, location: 'qapi/block-core.json', layer: 'qemu', service: 'qemu' }, { event: JSON.stringify(ev) });
         this.onEvent(domain.uuid, ev);
       });
       this.procs.set(domain.uuid, m);
       await m.qmp({ execute: 'qmp_capabilities' });
+      // the guest runs (and writes to its disks) for as long as this process hosts it
+      const stopGuest = domain.state === 'running' ? this.startGuest?.(domain, proc) : null;
+      if (stopGuest) this.guests.set(domain.uuid, stopGuest);
     }
     return m;
   }
@@ -76,6 +96,10 @@ export class QemuHost {
     const m = this.procs.get(uuid);
     if (!m) return;
     this.procs.delete(uuid);
+    // the guest stops writing before its disks are closed
+    const stopGuest = this.guests.get(uuid);
+    this.guests.delete(uuid);
+    await stopGuest?.();
     await m.proc.shutdown();
   }
 
@@ -83,3 +107,13 @@ export class QemuHost {
     await Promise.all([...this.procs.keys()].map((u) => this.stop(u)));
   }
 }
+
+instrument(
+  QemuMonitor.prototype,
+  'qmp',
+  qmpSpan,
+  function (this: QemuMonitor, cmd: QmpCommand) {
+    return { domain: this.domainName, command: JSON.stringify({ ...cmd, id: `libvirt-${(this as unknown as { nextId: number }).nextId}` }) };
+  },
+  (reply: QmpReply) => JSON.stringify(reply),
+);

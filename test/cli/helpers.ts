@@ -1,7 +1,7 @@
 // Runs the built launchers (bin/nova.cjs, bin/nova-sim.cjs) as a user would, against a
-// temporary state file. Build first: npx tsc -p tsconfig.json
+// temporary state file. Build first: npm run build (npm test does).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,12 +66,23 @@ export class World {
   }
 }
 
+/** The CLI tests run the bundle that `npm run build` makes (npm test builds first). Building
+ * here would race with the other test files running the bins, so a stale bundle is refused. */
 export function build(): void {
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.json'], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const bundle = join(root, 'dist', 'bundle', 'nova.cjs');
+  let built = 0;
+  try {
+    built = statSync(bundle).mtimeMs;
+  } catch {
+    throw new Error(`${bundle} is missing: run 'npm run build' (npm test does)`);
+  }
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  if (newest(join(root, 'src')) > built) throw new Error(`${bundle} is older than src/: run 'npm run build' (npm test does)`);
 }
 
 /** a prettytable: +---+ rule, header, rule, rows, rule */

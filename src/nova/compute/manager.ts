@@ -13,6 +13,7 @@ import type { LibvirtDriver } from '../virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../virt/libvirt/volume.js';
 import { power_state, vm_states } from '../vm-states.js';
 import type { CinderAPI, Connector } from '../volume/cinder.js';
+import { instrument, traceEvent } from '../../trace/tracer.js';
 
 const LOG = getLogger('nova.compute.manager', 'nova-compute');
 
@@ -109,6 +110,7 @@ export class ComputeManager {
         if (row) Object.assign(row, values);
       });
     } catch (err) {
+      traceEvent('except: @reverts_task_state', () => ({ task_state: null }));
       await this.revertTaskState(instance);
       throw err;
     }
@@ -138,6 +140,9 @@ export class ComputeManager {
       await this.driver.swap_volume(context, oldCinfo, newCinfo, instance, mountpoint, resizeTo);
     } catch (err) {
       failed = true;
+      traceEvent('except Exception: failed = True (save_and_reraise_exception)', () => ({
+        rollback: `roll_detaching(${oldVolumeId}), unreserve_volume(${newVolumeId})`,
+      }));
       if (newCinfo) {
         LOG.exception(`Failed to swap volume ${oldVolumeId} for ${newVolumeId}`, err, { context, instance: instance.uuid });
       } else {
@@ -147,6 +152,11 @@ export class ComputeManager {
       await this.volume_api.unreserveVolume(context, newVolumeId);
       throw err;
     } finally {
+      traceEvent('finally:', () => ({
+        failed,
+        terminate_connection: newCinfo ? (failed ? newVolumeId : oldVolumeId) : 'skipped (no new_cinfo)',
+        migrate_volume_completion: `error=${failed ? 'True' : 'False'}`,
+      }));
       const connVolume = failed ? newVolumeId : oldVolumeId;
       if (newCinfo) {
         LOG.debug(`swap_volume: calling Cinder terminate_connection for ${connVolume}`, { context, instance: instance.uuid });
@@ -300,4 +310,36 @@ export class ComputeManager {
     await this.store.update((s) => updateInstance(s, instance.uuid, { vmState, taskState: null, powerState: ps }));
     void ctx;
   }
+}
+
+// --trace: the compute manager's side of the swap, as the seed walks it
+const MANAGER = { location: 'nova/compute/manager.py', layer: 'nova', service: 'nova-compute' } as const;
+instrument(ComputeManager.prototype, 'swap_volume', { name: 'ComputeManager.swap_volume()', ...MANAGER }, (_c: RequestContext, oldVolumeId: string, newVolumeId: string, instance: Instance) => ({
+  instance: instance.uuid,
+  old_volume_id: oldVolumeId,
+  new_volume_id: newVolumeId,
+}));
+instrument(
+  ComputeManager.prototype,
+  '_swap_volume',
+  { name: 'ComputeManager._swap_volume()', ...MANAGER },
+  (_c: RequestContext, _i: Instance, bdm: Bdm, _conn: Connector, oldVolumeId: string, newVolumeId: string, resizeTo: number) => ({
+    mountpoint: bdm.deviceName,
+    old_volume_id: oldVolumeId,
+    new_volume_id: newVolumeId,
+    resize_to: resizeTo,
+  }),
+  (r: [{ save_volume_id: string }, unknown]) => ({ comp_ret: r[0] }),
+);
+instrument(
+  ComputeManager.prototype,
+  '_init_volume_connection',
+  { name: 'ComputeManager._init_volume_connection()', ...MANAGER },
+  (_c: RequestContext, newVolumeId: string, oldVolumeId: string) => ({ new_volume_id: newVolumeId, old_volume_id: oldVolumeId }),
+  (r: [ConnectionInfo, ConnectionInfo]) => ({ old_serial: r[0]?.serial, new_serial: r[1]?.serial, new_device_path: (r[1]?.data as { device_path?: string } | undefined)?.device_path }),
+);
+for (const m of ['attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'reserve_block_device_name'] as const) {
+  instrument(ComputeManager.prototype, m, { name: `ComputeManager.${m}()`, ...MANAGER }, (_c: RequestContext, ...rest: unknown[]) => ({
+    args: rest.map((a) => (a && typeof a === 'object' && 'uuid' in a ? (a as Instance).uuid : a)),
+  }));
 }

@@ -6,6 +6,7 @@ import { tokenFor } from '../../common/auth.js';
 import type { RequestContext } from '../../common/context.js';
 import type { Transport } from '../../http/types.js';
 import { InvalidInput, InvalidVolume, NovaException, VolumeNotFound } from '../exception.js';
+import { instrument } from '../../trace/tracer.js';
 
 
 /** The dict _untranslate_volume_summary_view builds */
@@ -165,3 +166,57 @@ export class CinderAPI {
     return body;
   }
 }
+
+// --trace: every call Nova makes to Cinder, and the HTTP request each one sends
+const NOVA_CINDER = { location: 'nova/volume/cinder.py', layer: 'nova' } as const;
+instrument(
+  CinderAPI.prototype,
+  'request',
+  { name: 'HTTPClient.request()', location: 'cinderclient/client.py', layer: 'cinderclient', kind: 'http-client' },
+  function (this: CinderAPI, ctx: RequestContext, method: string, path: string, body?: unknown) {
+    return { method, url: `${(this as unknown as { endpoint: string }).endpoint}/v2/${ctx.projectId}${path}`, ...(body !== undefined ? { body } : {}) };
+  },
+  () => undefined,
+);
+instrument(CinderAPI.prototype, 'get', { name: 'API.get()', ...NOVA_CINDER }, (_c: RequestContext, volumeId: string) => ({ volume_id: volumeId }), (v: NovaVolume) => ({
+  status: v.status,
+  attach_status: v.attach_status,
+  size: v.size,
+}));
+const volumeOf = (v: NovaVolume) => ({ volume_id: v.id, status: v.status, attach_status: v.attach_status });
+instrument(CinderAPI.prototype, 'checkAttach', { name: 'API.check_attach()', ...NOVA_CINDER }, (v: NovaVolume, instance?: { uuid: string }) => ({
+  ...volumeOf(v),
+  ...(instance ? { instance: instance.uuid } : {}),
+}));
+instrument(CinderAPI.prototype, 'checkDetach', { name: 'API.check_detach()', ...NOVA_CINDER }, (v: NovaVolume) => volumeOf(v));
+const ACTIONS = {
+  reserveVolume: 'reserve_volume',
+  unreserveVolume: 'unreserve_volume',
+  beginDetaching: 'begin_detaching',
+  rollDetaching: 'roll_detaching',
+  attach: 'attach',
+  detach: 'detach',
+  initializeConnection: 'initialize_connection',
+  terminateConnection: 'terminate_connection',
+} as const;
+for (const [method, upstream] of Object.entries(ACTIONS)) {
+  instrument(
+    CinderAPI.prototype,
+    method,
+    { name: `API.${upstream}()`, ...NOVA_CINDER },
+    (_c: RequestContext, volumeId: string, ...rest: unknown[]) => ({
+      volume_id: volumeId,
+      ...(method === 'attach' ? { instance_uuid: rest[0], mountpoint: rest[1] } : {}),
+      ...(method === 'initializeConnection' || method === 'terminateConnection' ? { connector_host: (rest[0] as Connector).host } : {}),
+    }),
+    method === 'initializeConnection'
+      ? (info: Record<string, unknown>) => ({ driver_volume_type: info.driver_volume_type, device_path: (info.data as { device_path?: string } | undefined)?.device_path })
+      : () => undefined,
+  );
+}
+instrument(
+  CinderAPI.prototype,
+  'migrateVolumeCompletion',
+  { name: 'API.migrate_volume_completion()', ...NOVA_CINDER },
+  (_c: RequestContext, oldVolumeId: string, newVolumeId: string, error: boolean) => ({ old_volume_id: oldVolumeId, new_volume_id: newVolumeId, error }),
+);

@@ -17,6 +17,7 @@ import type { Guest } from './guest.js';
 import type { Host } from './host.js';
 import { connectVolume, disconnectVolume, diskXml, getVolumeConfig, type ConnectionInfo, type DiskInfo } from './volume.js';
 import { formatDomainXml } from '../../../libvirt/xml.js';
+import { instrument, traceEvent } from '../../../trace/tracer.js';
 
 const LOG = getLogger('nova.virt.libvirt.driver', 'nova-compute');
 
@@ -97,8 +98,9 @@ export class LibvirtDriver {
     // failed are ended.
     try {
       await dev.abort_job();
-    } catch {
+    } catch (err) {
       // ignored, as upstream does
+      traceEvent('except Exception: pass', () => ({ ignored: err instanceof Error ? err.message : String(err) }));
     }
     try {
       // NOTE: blockRebase cannot be executed on persistent domains, so we need to
@@ -117,6 +119,7 @@ export class LibvirtDriver {
         await dev.resize((resizeTo * GiB) / 1024);
       }
     } finally {
+      traceEvent('finally: write_instance_config(saved xml)', () => ({ redefine: 'the persistent XML saved before the swap' }));
       await this._host.write_instance_config(xml);
     }
   }
@@ -220,3 +223,37 @@ export class LibvirtDriver {
     }
   }
 }
+
+// --trace: Nova's libvirt driver on the swap path
+const DRIVER = { location: 'nova/virt/libvirt/driver.py', layer: 'nova', service: 'nova-compute' } as const;
+instrument(
+  LibvirtDriver.prototype,
+  'swap_volume',
+  { name: 'LibvirtDriver.swap_volume()', ...DRIVER },
+  (_c: RequestContext, oldInfo: ConnectionInfo, newInfo: ConnectionInfo, instance: Instance, mountpoint: string, resizeTo: number) => ({
+    instance: instance.uuid,
+    mountpoint,
+    resize_to: resizeTo,
+    old_device_path: oldInfo?.data?.device_path,
+    new_device_path: newInfo?.data?.device_path,
+  }),
+);
+instrument(LibvirtDriver.prototype, '_swap_volume', { name: 'LibvirtDriver._swap_volume()', ...DRIVER }, (guest: Guest, diskPath: string, newPath: string, resizeTo: number) => ({
+  domain: guest._domain.name(),
+  disk_path: diskPath,
+  new_path: newPath,
+  resize_to: resizeTo,
+}));
+instrument(LibvirtDriver.prototype, 'get_volume_connector', { name: 'LibvirtDriver.get_volume_connector()', ...DRIVER }, (i: Instance) => ({ instance: i.uuid }), (c: Connector) => ({
+  host: c.host,
+  initiator: c.initiator,
+}));
+instrument(LibvirtDriver.prototype, '_connect_volume', { name: 'LibvirtDriver._connect_volume()', ...DRIVER }, (info: ConnectionInfo, disk: DiskInfo) => ({
+  driver_volume_type: info.driver_volume_type,
+  dev: disk.dev,
+  bus: disk.bus,
+}));
+instrument(LibvirtDriver.prototype, '_disconnect_volume', { name: 'LibvirtDriver._disconnect_volume()', ...DRIVER }, (info: ConnectionInfo, dev: string) => ({
+  driver_volume_type: info.driver_volume_type,
+  dev,
+}));

@@ -6,6 +6,8 @@ import type { VirDomain } from '../../../libvirt/connection.js';
 import { formatDomainXml, parseDisks } from '../../../libvirt/xml.js';
 import type { DomainDisk } from '../../../state/types.js';
 import { getLogger } from '../../../common/log.js';
+import { decodeFlags } from '../../../libvirt/flags.js';
+import { instrument } from '../../../trace/tracer.js';
 
 const LOG = getLogger('nova.virt.libvirt.guest', 'nova-compute');
 
@@ -121,3 +123,21 @@ export class BlockDevice {
     return !jobEnded;
   }
 }
+
+// --trace: the Guest and BlockDevice wrappers the driver's swap calls
+const GUEST = { location: 'nova/virt/libvirt/guest.py', layer: 'nova', service: 'nova-compute' } as const;
+instrument(Guest.prototype, 'get_xml_desc', { name: 'Guest.get_xml_desc()', ...GUEST }, (dumpInactive = false, dumpSensitive = false) => ({ dump_inactive: dumpInactive, dump_sensitive: dumpSensitive }), (xml: string) => `${xml.length} chars`);
+instrument(Guest.prototype, 'has_persistent_configuration', { name: 'Guest.has_persistent_configuration()', ...GUEST });
+instrument(Guest.prototype, 'delete_configuration', { name: 'Guest.delete_configuration()', ...GUEST });
+instrument(BlockDevice.prototype, 'rebase', { name: 'BlockDevice.rebase()', ...GUEST }, function (this: BlockDevice, base: string, opts: Record<string, boolean | undefined> = {}) {
+  return { disk: this._disk, base, shallow: !!opts.shallow, reuse_ext: !!opts.reuseExt, copy: !!opts.copy, relative: !!opts.relative };
+});
+instrument(BlockDevice.prototype, 'wait_for_job', { name: 'BlockDevice.wait_for_job()', ...GUEST }, function (this: BlockDevice, abortOnError = false, waitForJobClean = false) {
+  return { disk: this._disk, abort_on_error: abortOnError, wait_for_job_clean: waitForJobClean };
+});
+instrument(BlockDevice.prototype, 'abort_job', { name: 'BlockDevice.abort_job()', ...GUEST }, function (this: BlockDevice, async_ = false, pivot = false) {
+  return { disk: this._disk, async: async_, pivot, flags: decodeFlags(VIR_DOMAIN_BLOCK_JOB_ABORT, (async_ ? 1 : 0) | (pivot ? 2 : 0)) };
+});
+instrument(BlockDevice.prototype, 'resize', { name: 'BlockDevice.resize()', ...GUEST }, function (this: BlockDevice, sizeKb: number) {
+  return { disk: this._disk, size_kb: sizeKb };
+});

@@ -5,6 +5,7 @@ import type { Instance } from '../../../state/types.js';
 import { instanceName } from '../../db.js';
 import { InstanceNotFound } from '../../exception.js';
 import { Guest } from './guest.js';
+import { instrument } from '../../../trace/tracer.js';
 
 export class Host {
   constructor(readonly conn: LibvirtConnection) {}
@@ -24,3 +25,8 @@ export class Host {
     return new Guest(await this.conn.defineXML(xml));
   }
 }
+
+// --trace
+const HOST = { location: 'nova/virt/libvirt/host.py', layer: 'nova', service: 'nova-compute' } as const;
+instrument(Host.prototype, 'get_guest', { name: 'Host.get_guest()', ...HOST }, (i: Instance) => ({ instance: i.uuid }), (g: Guest) => g._domain.name());
+instrument(Host.prototype, 'write_instance_config', { name: 'Host.write_instance_config()', ...HOST }, (xml: string) => ({ xml: `${xml.length} chars` }), (g: Guest) => g._domain.name());
