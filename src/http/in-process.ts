@@ -47,7 +47,8 @@ export class InProcessTransport implements Transport {
           spec,
           call,
           () => ({ method: req.method, path: new URL(req.url).pathname, action: req.method === 'POST' && req.url.endsWith('/action') ? actionOf(req.body) : undefined }),
-          (r) => `${r.status}${r.body ? ` ${r.body}` : ''}`,
+          // the status; the body too when it is a fault
+          (r) => (r.status >= 400 ? `${r.status} ${r.body}` : r.status),
         )
       : await call();
     return { status: res.status, headers: { ...res.headers }, body: res.body };

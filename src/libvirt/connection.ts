@@ -712,9 +712,6 @@ function qmpBlockJobError(klass: string, desc: string, device: string, cmd: stri
 const PY = { location: 'libvirt.py', layer: 'libvirt-python', service: 'nova-compute' } as const;
 const C = (name: string, location = 'src/qemu/qemu_driver.c'): SpanSpec => ({ name, location, layer: 'libvirt', service: 'libvirtd' });
 const DRIVE_MIRROR = [C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c')];
-const domainAttrs = function (this: VirDomain, disk: string, ...rest: unknown[]) {
-  return { domain: this.domName, disk, ...(rest.length ? { args: rest } : {}) };
-};
 instrument(
   VirDomain.prototype,
   'blockRebase',
@@ -724,14 +721,14 @@ instrument(
   },
 );
 instrument(VirDomain.prototype, 'qemuDomainBlockRebase', C('qemuDomainBlockRebase()'), function (this: VirDomain, path: string, base: string | null, bandwidth: number, flags: number) {
-  return { path, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
+  return { disk: path, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
 });
 instrument(
   VirDomain.prototype,
   'qemuDomainBlockCopyCommon',
   C('qemuDomainBlockCopyCommon()'),
   (path: string, mirror: string, destType: string, destFormat: string | null, bandwidth: number, granularity: number, bufSize: number, flags: number) => ({
-    path,
+    disk: path,
     mirror,
     dest_type: destType,
     format: destFormat,
@@ -741,7 +738,9 @@ instrument(
     flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags),
   }),
 );
-instrument(VirDomain.prototype, 'blockJobInfo', [{ name: 'virDomain.blockJobInfo()', ...PY }, C('qemuDomainGetBlockJobInfo()')], domainAttrs);
+instrument(VirDomain.prototype, 'blockJobInfo', [{ name: 'virDomain.blockJobInfo()', ...PY }, C('qemuDomainGetBlockJobInfo()')], function (this: VirDomain, disk: string, flags = 0) {
+  return { domain: this.domName, disk, flags };
+});
 instrument(VirDomain.prototype, 'blockJobAbort', [{ name: 'virDomain.blockJobAbort()', ...PY }, C('qemuDomainBlockJobAbort()')], function (this: VirDomain, disk: string, flags = 0) {
   return { domain: this.domName, disk, flags: decodeFlags(VIR_DOMAIN_BLOCK_JOB_ABORT, flags) };
 });

@@ -10,6 +10,7 @@ import { instanceName } from '../nova/db.js';
 import { GUEST_BLOCK, GuestWorkload, planWrite, specProblem, verifyImage, type VerifyResult, type WorkloadSpec } from '../qemu/guest-workload.js';
 import type { QemuProcess } from '../qemu/process.js';
 import { StateStore } from '../state/store.js';
+import { formatBytes, shortSize } from './sizes.js';
 import type { Domain, GuestLoad, GuestLoadSegment, Instance, State } from '../state/types.js';
 
 const LOG = getLogger('novasim.guest', 'qemu');
@@ -34,46 +35,9 @@ export function pidAlive(pid: number | null): boolean {
   }
 }
 
-// ------------------------------------------------------------------ parsing helpers
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: 1 << 30, gb: 1e9, gib: 1 << 30 };
-
-/** "64K", "20MiB", "4096" → bytes */
-export function parseSize(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw commandError(`Invalid ${what} '${text}': expected a number with an optional unit (K, M, G, KiB, MiB, GiB)`);
-  return Math.round(Number(m[1]) * unit);
-}
-
-/** "20MiB/s", "512K" → bytes per second */
-export function parseRate(text: string): number {
-  const n = parseSize(text.replace(/\/s$/i, ''), 'rate');
-  if (n <= 0) throw commandError(`Invalid rate '${text}': it must be positive`);
-  return n;
-}
-
-/** "OFFSET:LENGTH" → region */
-export function parseRegion(text: string): { offset: number; length: number } {
-  const parts = text.split(':');
-  if (parts.length !== 2) throw commandError(`Invalid region '${text}': expected OFFSET:LENGTH, e.g. 0:256M`);
-  return { offset: parseSize(parts[0], 'region offset'), length: parseSize(parts[1], 'region length') };
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)} GiB`;
-  if (n >= MiB) return `${(n / MiB).toFixed(n % MiB === 0 ? 0 : 1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB`;
-  return `${n} B`;
-}
-
-function shortSize(n: number): string {
-  if (n % MiB === 0) return `${n / MiB}M`;
-  if (n % 1024 === 0) return `${n / 1024}K`;
-  return String(n);
-}
-
 // ------------------------------------------------------------------ state lookups
+
+export { formatBytes };
 
 /** novaclient's find_resource for servers: an ID, else a unique name */
 export function findServer(s: State, ref: string): Instance {

@@ -14,7 +14,8 @@ const BARE_KEYS = new Set(['method', 'url', 'path', 'command', 'event']);
 
 function fmtValue(v: unknown, max = 160): string {
   let s: string;
-  if (typeof v === 'string') s = /^[\w.:/@|+-]*$/.test(v) && v !== '' ? v : JSON.stringify(v);
+  // plain words and JSON text as they are; anything else quoted
+  if (typeof v === 'string') s = (/^[\w.:/@|+-]*$/.test(v) && v !== '') || /^[[{]/.test(v) ? v : JSON.stringify(v);
   else if (v === undefined) s = 'undefined';
   else s = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
   return s.length > max ? `${s.slice(0, max)}…` : s;
@@ -38,7 +39,7 @@ function fmtMs(ms: number | null): string {
 function outcome(span: Span): string {
   if (span.status === 'error' && span.error) return `✗ raised ${span.error.type}: ${span.error.message}`;
   if (span.result === undefined) return '';
-  return `⇒ ${fmtValue(span.result)}`;
+  return `⇒ ${typeof span.result === 'string' ? fmtValue(span.result).replace(/^"(.*)"$/, '$1') : fmtValue(span.result)}`;
 }
 
 /**
@@ -191,7 +192,7 @@ function callLabel(s: Span): string {
 
 function returnLabel(s: Span): string {
   if (s.status === 'error' && s.error) return `raised ${s.error.type}`;
-  if (s.kind === 'http-server') return String(s.attributes.status ?? '');
+  if (s.kind === 'http-server') return String(s.result ?? '').split(' ')[0];
   if (s.result === undefined) return 'return';
   return shortId(fmtValue(s.result, 60));
 }

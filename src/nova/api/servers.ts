@@ -4,7 +4,7 @@ import { HttpFault, emptyResponse, jsonResponse } from '../../http/wsgi.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance } from '../../state/types.js';
 import type { API } from '../compute/api.js';
-import { InstanceInvalidState, InstanceIsLocked, NotFound, NovaException } from '../exception.js';
+import { FlavorNotFound, ImageNotFound, InstanceInvalidState, InstanceIsLocked, NotFound } from '../exception.js';
 import { vmStatesForStatus } from '../vm-states.js';
 import type { Action, ApiCall } from './controller.js';
 import { create_server, reset_state, validate } from './schemas.js';
@@ -99,10 +99,8 @@ export function serversController(store: StateStore, compute: API): Record<strin
           },
         });
       } catch (err) {
-        if (err instanceof NovaException && (err.kind === 'FlavorNotFound' || err.kind === 'ImageNotFound')) {
-          const what = err.kind === 'FlavorNotFound' ? 'Invalid flavorRef provided.' : `Can not find requested image`;
-          throw new HttpFault(400, what);
-        }
+        if (err instanceof FlavorNotFound) throw new HttpFault(400, 'Invalid flavorRef provided.');
+        if (err instanceof ImageNotFound) throw new HttpFault(400, 'Can not find requested image');
         throw err;
       }
     });

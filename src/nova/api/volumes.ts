@@ -3,7 +3,17 @@ import { HttpFault, emptyResponse, jsonResponse } from '../../http/wsgi.js';
 import type { StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import { bdmsByInstance } from '../db.js';
-import { InstanceInvalidState, InstanceIsLocked, InvalidVolume, NotFound, NovaException, VolumeNotFound, VolumeUnattached } from '../exception.js';
+import {
+  DevicePathInUse,
+  InstanceInvalidState,
+  InstanceIsLocked,
+  InstanceNotFound,
+  InvalidDevicePath,
+  InvalidVolume,
+  NotFound,
+  VolumeNotFound,
+  VolumeUnattached,
+} from '../exception.js';
 import type { ApiCall, Action } from './controller.js';
 import { create_volume_attachment, update_volume_attachment, validate } from './schemas.js';
 import { conflictForInvalidState, expectedErrors } from './wsgi.js';
@@ -57,11 +67,11 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
       try {
         device = await compute.attach_volume(c.ctx, inst, att.volumeId, att.device ?? null);
       } catch (err) {
-        if (err instanceof VolumeNotFound || (err instanceof NotFound && err.kind === 'InstanceNotFound')) throw new HttpFault(404, err.message);
+        if (err instanceof VolumeNotFound || err instanceof InstanceNotFound) throw new HttpFault(404, err.message);
         if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
         if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, 'attach_volume', c.params.server_id);
-        if (err instanceof NovaException && (err.kind === 'InvalidVolume' || err.kind === 'InvalidDevicePath')) throw new HttpFault(400, err.message);
-        if (err instanceof NovaException && err.kind === 'DevicePathInUse') throw new HttpFault(409, err.message);
+        if (err instanceof InvalidVolume || err instanceof InvalidDevicePath) throw new HttpFault(400, err.message);
+        if (err instanceof DevicePathInUse) throw new HttpFault(409, err.message);
         throw err;
       }
       return jsonResponse(200, { volumeAttachment: attachmentView(att.volumeId, inst.uuid, device) });

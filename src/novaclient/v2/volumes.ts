@@ -68,7 +68,7 @@ export class ServerVolumeManager {
     const url = `/servers/${serverId}/os-volume_attachments/${attachmentId}`;
     const body = { volumeAttachment: { volumeId: newVolumeId } };
     // Manager._update(url, body, "volumeAttachment"): PUT through the session client
-    const { resp } = await traced(MANAGER_UPDATE, () => this.api.put('compute', url, body), () => ({ url, body, response_key: 'volumeAttachment' }));
+    const { resp } = await traced(MANAGER_UPDATE, () => this.api.put('compute', url, body), () => ({ url, body, response_key: 'volumeAttachment' }), (r) => `StrWithMeta('', resp=<${r.resp.status}>)`);
     const rid = Object.entries(resp.headers).find(([k]) => k.toLowerCase() === 'x-compute-request-id')?.[1];
     return { requestId: rid };
   }
