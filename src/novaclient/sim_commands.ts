@@ -1,6 +1,7 @@
 // nova-sim's guest-load and virsh subcommands: parse, call the core (src/novasim/),
 // print. The core modules are loaded only when one of these commands runs.
 import { parseRate as rate, parseRegion as region, parseSizes as sizes } from '../novasim/sizes.js';
+import { resolveStatePath } from '../state/paths.js';
 import { formatHelp, parseKnownArgs, SUPPRESS, UsageError, type ArgSpec, type ParseResult, type ParserSpec } from './argparse.js';
 
 const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
@@ -42,19 +43,20 @@ const VIRSH_COMMANDS: Record<string, ParserSpec> = {
   list: {
     prog: 'nova-sim virsh list',
     description: 'list domains',
-    args: [HELP, { flags: ['--all'], dest: 'all', action: 'store_true', default: false, help: 'list inactive & active domains' }],
+    args: [HELP, STATE, { flags: ['--all'], dest: 'all', action: 'store_true', default: false, help: 'list inactive & active domains' }],
   },
-  domblklist: { prog: 'nova-sim virsh domblklist', description: 'list all domain blocks', args: [HELP, DOMAIN] },
+  domblklist: { prog: 'nova-sim virsh domblklist', description: 'list all domain blocks', args: [HELP, STATE, DOMAIN] },
   dumpxml: {
     prog: 'nova-sim virsh dumpxml',
     description: 'domain information in XML',
-    args: [HELP, DOMAIN, { flags: ['--inactive'], dest: 'inactive', action: 'store_true', default: false, help: 'show inactive defined XML' }],
+    args: [HELP, STATE, DOMAIN, { flags: ['--inactive'], dest: 'inactive', action: 'store_true', default: false, help: 'show inactive defined XML' }],
   },
   blockjob: {
     prog: 'nova-sim virsh blockjob',
     description: 'Manage active block operations',
     args: [
       HELP,
+      STATE,
       DOMAIN,
       { dest: 'path', metavar: '<path>', help: 'Fully-qualified path of disk' },
       { flags: ['--info'], dest: 'info', action: 'store_true', default: false, help: 'get active job information for the specified disk' },
@@ -66,6 +68,7 @@ const VIRSH_COMMANDS: Record<string, ParserSpec> = {
     description: 'QEMU Monitor Command',
     args: [
       HELP,
+      STATE,
       DOMAIN,
       { dest: 'cmd', metavar: '<cmd>', help: 'command' },
       { flags: ['--pretty'], dest: 'pretty', action: 'store_true', default: false, help: 'pretty-print any qemu monitor protocol output' },
@@ -92,8 +95,15 @@ export function interruptCurrent(): boolean {
   return true;
 }
 
+/** a missing state file is created from the default fixture, as for every command */
+async function ensureState(statePath: string, err: Out): Promise<void> {
+  const [{ ensureWorld }, { StateStore }] = await Promise.all([import('../novasim/world.js'), import('../state/store.js')]);
+  await ensureWorld(new StateStore(statePath), (line) => err(`${line}\n`));
+}
+
 export async function runSimCommand(name: string, parsed: ParseResult, statePath: string, out: Out, err: Out): Promise<number> {
   if (name === 'virsh') return runVirsh(parsed, statePath, out, err);
+  await ensureState(statePath, err);
   return runGuestLoad(parsed, statePath, out);
 }
 
@@ -177,6 +187,8 @@ async function runVirsh(parsed: ParseResult, statePath: string, out: Out, err: O
   if (extras.length) throw new UsageError(spec, `unrecognized arguments: ${extras.join(' ')}`);
   const missing = spec.args.find((a) => !a.flags && (ns[a.dest] === null || ns[a.dest] === undefined));
   if (missing) throw new UsageError(spec, `the following arguments are required: ${missing.metavar ?? missing.dest}`);
+  if (ns.state) statePath = resolveStatePath(ns.state as string);
+  await ensureState(statePath, err);
   const virsh = await import('../novasim/virsh.js');
   let r: { stdout: string; stderr?: string };
   switch (cmd) {

@@ -2,6 +2,7 @@
 // volume's image file). The work is done by src/novasim/world.ts; this only parses and prints.
 import { resolveStatePath } from '../state/paths.js';
 import { EarlyExit, formatError, formatHelp, parseKnownArgs, SUPPRESS, UsageError, type ArgSpec, type ParserSpec } from './argparse.js';
+import { interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
 
 interface WorldModule {
   initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }>;
@@ -33,6 +34,24 @@ const SUBCOMMANDS: Record<string, ParserSpec> = {
     description: "Print the absolute path of a volume's image file.",
     args: [HELP, STATE, { dest: 'volume', metavar: '<volume>', help: 'Name or ID of the volume.' }],
   },
+  logs: {
+    prog: 'nova-sim logs',
+    description: "Show the embedded services' logs (oslo.log format), merged by time.",
+    args: [
+      HELP,
+      STATE,
+      {
+        dest: 'services',
+        metavar: '<service>',
+        nargs: '*',
+        default: [],
+        help: 'nova-api, nova-compute, cinder-api, cinder-volume, libvirtd or qemu-monitor. Default: all.',
+      },
+      { flags: ['--request-id'], dest: 'request_id', metavar: '<request-id>', default: null, help: 'Only the records of this request (req-… as nova-api returned it).' },
+      { flags: ['-f', '--follow'], dest: 'follow', action: 'store_true', default: false, help: 'Keep printing records as the services write them, until Ctrl-C (exit 0).' },
+    ],
+  },
+  ...SIM_SUBCOMMANDS,
 };
 
 const MAIN: ParserSpec = {
@@ -62,9 +81,15 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     if (!spec) {
       throw new UsageError(MAIN, `argument <subcommand>: invalid choice: '${name}' (choose from ${Object.keys(SUBCOMMANDS).map((c) => `'${c}'`).join(', ')})`);
     }
-    const { ns, extras } = parseKnownArgs(spec, rest);
+    const parsed = parseKnownArgs(spec, rest);
+    const { ns, extras } = parsed;
     if (extras.length || top.extras.length) throw new UsageError(MAIN, `unrecognized arguments: ${[...top.extras, ...extras].join(' ')}`);
     const statePath = resolveStatePath((ns.state as string | null) ?? (top.ns.state as string | null) ?? undefined);
+    if (name in SIM_SUBCOMMANDS) return await runSimCommand(name, parsed, statePath, out, err);
+    if (name === 'logs') {
+      const { logsCommand } = await import('../novasim/logs.js');
+      return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean }, out);
+    }
     const world = await loadWorld();
     if (name === 'init') {
       const r = await world.initWorld(statePath, ns.fixture as string, ns.force as boolean);
@@ -90,6 +115,8 @@ export async function simMain(argv: string[], out = (t: string) => void process.
 
 export async function run(): Promise<void> {
   process.on('SIGINT', () => {
+    // a guest load run stops its guest and records its writes before exiting
+    if (interruptCurrent()) return;
     process.stderr.write('... terminating nova-sim\n');
     process.exit(130);
   });

@@ -169,7 +169,7 @@ function mermaidText(s: string, max = 90): string {
 }
 
 function shortId(s: string): string {
-  return s.replace(/([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '$1…');
+  return s.replace(/([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '$1…').replace(/\b([0-9a-f]{8})[0-9a-f]{24}\b/g, '$1…');
 }
 
 function callLabel(s: Span): string {
@@ -179,10 +179,14 @@ function callLabel(s: Span): string {
       return shortId(`${String(a.method)} ${String(a.path)}${a.action ? ` ${String(a.action)}` : ''}`);
     case 'rpc-dispatch':
       return `cast ${String(a.method)} (${String(a.target)})`;
-    case 'qmp':
-      return shortId(String(a.command));
-    case 'event':
-      return String(a.event ?? s.name);
+    case 'qmp': {
+      const c = parseJson(a.command) as { execute?: string; arguments?: unknown } | undefined;
+      return shortId(c?.execute ? `${c.execute}${c.arguments ? ` ${JSON.stringify(c.arguments)}` : ''}` : String(a.command));
+    }
+    case 'event': {
+      const e = parseJson(a.event) as { event?: string; data?: unknown } | undefined;
+      return e?.event ? `${e.event}${e.data ? ` ${JSON.stringify(e.data)}` : ''}` : s.name;
+    }
     default: {
       const args = fmtAttrs(a);
       return shortId(`${s.name.replace(/\(\)$/, '')}(${args})`);
@@ -190,8 +194,23 @@ function callLabel(s: Span): string {
   }
 }
 
+function parseJson(v: unknown): unknown {
+  try {
+    return typeof v === 'string' ? JSON.parse(v) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function returnLabel(s: Span): string {
   if (s.status === 'error' && s.error) return `raised ${s.error.type}`;
+  if (s.kind === 'qmp') {
+    const r = parseJson(s.result) as { return?: unknown; error?: { class: string; desc: string } } | undefined;
+    if (r?.error) return `error ${r.error.class}: ${r.error.desc}`;
+    if (r && 'return' in r) return shortId(`return ${JSON.stringify(r.return)}`);
+    // a long reply was cut short in the span: show its start
+    if (typeof s.result === 'string' && s.result.startsWith('{"return":')) return `return ${s.result.slice('{"return":'.length)}`;
+  }
   if (s.kind === 'http-server') return String(s.result ?? '').split(' ')[0];
   if (s.result === undefined) return 'return';
   return shortId(fmtValue(s.result, 60));
@@ -205,8 +224,8 @@ export function toMermaid(spans: Span[]): string {
     const parent = s.parent === null ? undefined : byId.get(s.parent);
     const to = participant(s.service);
     if (s.kind === 'event') {
-      const from = parent ? participant(parent.service) : 'LV';
-      if (to !== from) items.push({ t: s.start, seq: seq++, line: `${to}--)${from}: ${mermaidText(callLabel(s))}` });
+      // QEMU's events go to the monitor libvirtd listens on
+      if (to !== 'LV') items.push({ t: s.start, seq: seq++, line: `${to}--)LV: ${mermaidText(callLabel(s))}` });
       continue;
     }
     const from = parent ? participant(parent.service) : 'NC';
@@ -218,7 +237,7 @@ export function toMermaid(spans: Span[]): string {
     }
     for (const ev of s.events) {
       const a = fmtAttrs(ev.attributes);
-      items.push({ t: ev.time, seq: seq++, line: `Note over ${to}: ${mermaidText(`${s.name} ${ev.name}${a ? ` ${a}` : ''}`, 120)}` });
+      items.push({ t: ev.time, seq: seq++, line: `Note over ${to}: ${mermaidText(shortId(`${s.name} ${ev.name}${a ? ` ${a}` : ''}`), 120)}` });
     }
   }
   items.sort((a, b) => a.t - b.t || a.seq - b.seq);
