@@ -195,7 +195,7 @@ export async function qemuMonitorCommand(statePath: string, ref: string, text: s
   if (hostedBy.length) {
     throw error(
       `Requested operation is not valid: the QEMU of ${d.name} runs in process ${hostedBy[0]}; ` +
-        `from another process only query-block-jobs is answered (from the job's persisted snapshot)`,
+        `from another process only query-block-jobs is answered (from the persisted job snapshot)`,
     );
   }
   if (!cmd.execute.startsWith('query-')) {

@@ -278,7 +278,7 @@ export function verifyImage(path: string, segments: VerifySegment[]): VerifyResu
         } else {
           const secAt = at + d - (d % SECTOR);
           const sector = got.subarray(secAt, secAt + SECTOR);
-          const desc = describeSector(sector);
+          const desc = intactSector(sector, segments);
           found = desc ? { segment: desc.segment, index: desc.index, seed: desc.seed } : sector.every((x) => x === 0) ? 'zeroes' : 'other data';
         }
         return { ok: false, writes, offset, expected: { segment: s, index: i, seed: seg.seed }, found };
@@ -289,4 +289,17 @@ export function verifyImage(path: string, segments: VerifySegment[]): VerifyResu
     fs.closeSync(fd);
   }
   return { ok: true, writes, bytes, blocks: blocks.length };
+}
+
+/** the write a sector holds, if the whole sector is exactly that write's (not a damaged one) */
+function intactSector(sector: Buffer, segments: VerifySegment[]): ReturnType<typeof describeSector> {
+  const desc = describeSector(sector);
+  const seg = desc ? segments[desc.segment] : undefined;
+  if (!desc || !seg || seg.seed !== desc.seed) return null;
+  const w = planWrite(seg, desc.segment, desc.index);
+  const rel = desc.offset - w.offset;
+  if (rel < 0 || rel >= w.size || rel % SECTOR !== 0) return null;
+  const want = Buffer.alloc(SECTOR);
+  fillSectors(want, seg, desc.segment, desc.index, w, rel / SECTOR);
+  return want.equals(sector) ? desc : null;
 }
