@@ -2,6 +2,7 @@
 // and src/qemu/qemu_driver.c), reached the way python-libvirt reaches it: a connection
 // that hands out domain objects. Domain definitions live in the state; the QEMU
 // processes (and their block jobs) live in the host process that runs them.
+import { pidAlive } from '../common/process.js';
 import { statSync } from 'node:fs';
 import type { JobProgressEvent } from '../cloud/types.js';
 import { getLogger } from '../common/log.js';
@@ -64,15 +65,6 @@ export interface LibvirtOptions {
   startGuest?: GuestStarter;
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function qmpOk(reply: QmpReply): unknown {
   if ('error' in reply) throw new QmpError(reply.error.class, reply.error.desc);

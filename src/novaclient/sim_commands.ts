@@ -1,17 +1,10 @@
 // nova-sim's guest-load and virsh subcommands: parse, call the core (src/novasim/),
 // print. The core modules are loaded only when one of these commands runs.
+import { HELP, STATE } from './sim_args.js';
 import { parseRate as rate, parseRegion as region, parseSizes as sizes } from '../novasim/sizes.js';
 import { resolveStatePath } from '../state/paths.js';
-import { formatHelp, parseKnownArgs, SUPPRESS, UsageError, type ArgSpec, type ParseResult, type ParserSpec } from './argparse.js';
+import { formatHelp, parseKnownArgs, UsageError, type ArgSpec, type ParseResult, type ParserSpec } from './argparse.js';
 
-const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
-const STATE: ArgSpec = {
-  flags: ['--state'],
-  dest: 'state',
-  metavar: '<state-file>',
-  default: null,
-  help: 'State file of the embedded cloud. Defaults to env[NOVASIM_STATE], else $XDG_STATE_HOME/novasim/state.json.',
-};
 
 function seconds(text: string): number {
   const n = Number(text);

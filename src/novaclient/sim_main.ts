@@ -1,7 +1,8 @@
 // Entry point of bin/nova-sim: manage the embedded world (init from a fixture, find a
 // volume's image file). The work is done by src/novasim/world.ts; this only parses and prints.
+import { HELP, STATE } from './sim_args.js';
 import { resolveStatePath } from '../state/paths.js';
-import { EarlyExit, formatError, formatHelp, parseKnownArgs, SUPPRESS, UsageError, type ArgSpec, type ParserSpec } from './argparse.js';
+import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from './argparse.js';
 import { interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
 
 interface WorldModule {
@@ -9,14 +10,6 @@ interface WorldModule {
   volumePath(statePath: string, ref: string, onNotice?: (line: string) => void): Promise<string>;
 }
 
-const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
-const STATE: ArgSpec = {
-  flags: ['--state'],
-  dest: 'state',
-  metavar: '<state-file>',
-  default: null,
-  help: 'State file of the embedded cloud. Defaults to env[NOVASIM_STATE], else $XDG_STATE_HOME/novasim/state.json.',
-};
 
 const SUBCOMMANDS: Record<string, ParserSpec> = {
   init: {

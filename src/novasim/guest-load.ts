@@ -2,6 +2,7 @@
 // they run inside whichever host process runs the domain's QEMU (nova volume-update, or
 // `nova-sim guest-load --run`), and `--verify` replays them against the image the disk
 // uses now. Nothing here writes to the terminal; sim_main.ts prints.
+import { pidAlive } from '../common/process.js';
 import { statSync } from 'node:fs';
 import { SimError } from '../common/errors.js';
 import { getLogger } from '../common/log.js';
@@ -24,16 +25,6 @@ function commandError(msg: string): SimError {
   return new SimError('CommandError', msg);
 }
 
-export function pidAlive(pid: number | null): boolean {
-  if (pid === null) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 // ------------------------------------------------------------------ state lookups
 

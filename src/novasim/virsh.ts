@@ -9,7 +9,7 @@ import { driveId } from '../libvirt/qemu-host.js';
 import { instanceName } from '../nova/db.js';
 import { StateStore } from '../state/store.js';
 import type { Domain, State } from '../state/types.js';
-import { pidAlive } from './guest-load.js';
+import { pidAlive } from '../common/process.js';
 
 export interface VirshOutput {
   stdout: string;
