@@ -39,6 +39,13 @@ interface Call {
 
 type Action = (call: Call) => Promise<HttpResponse>;
 
+function volumeLinks(v: Volume, base: string): { href: string; rel: string }[] {
+  return [
+    { href: `${base}/volumes/${v.id}`, rel: 'self' },
+    { href: `${base.replace(/\/v2\//, '/')}/volumes/${v.id}`, rel: 'bookmark' },
+  ];
+}
+
 /** Cinder v2's volume view (ViewBuilder.detail) */
 export function volumeView(v: Volume, base: string, isAdmin: boolean): Record<string, unknown> {
   const view: Record<string, unknown> = {
@@ -53,10 +60,7 @@ export function volumeView(v: Volume, base: string, isAdmin: boolean): Record<st
         device: a.mountpoint,
         id: v.id,
       })),
-    links: [
-      { href: `${base}/volumes/${v.id}`, rel: 'self' },
-      { href: `${base.replace(/\/v2\//, '/')}/volumes/${v.id}`, rel: 'bookmark' },
-    ],
+    links: volumeLinks(v, base),
     availability_zone: v.availabilityZone,
     encrypted: false,
     updated_at: v.updatedAt,
@@ -152,7 +156,7 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     const name = c.query.get('name') ?? c.query.get('display_name');
     const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter((v) => name === null || v.displayName === name);
     const views = vols.map((v) =>
-      detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeView(v, c.base, false).links },
+      detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) },
     );
     return jsonResponse(200, { volumes: views });
   }

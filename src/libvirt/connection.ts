@@ -463,7 +463,7 @@ export class VirDomain {
       if (!isActive(d) && d.persistentDef) d.def = structuredClone(d.persistentDef);
     });
     // the running QEMU gets the drive on its next start in this host (hotplug)
-    if (this.conn.qemu.has(this.uuid)) await this.conn.qemu.stop(this.uuid);
+    await this.conn.qemu.stop(this.uuid);
   }
 
   /** virDomainDetachDeviceFlags for a <disk> */
@@ -484,7 +484,7 @@ export class VirDomain {
       }
       if (!isActive(d) && d.persistentDef) d.def = structuredClone(d.persistentDef);
     });
-    if (this.conn.qemu.has(this.uuid)) await this.conn.qemu.stop(this.uuid);
+    await this.conn.qemu.stop(this.uuid);
   }
 
   /** virDomainBlockRebase (src/libvirt-domain.c) → qemuDomainBlockRebase */

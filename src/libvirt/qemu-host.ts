@@ -88,10 +88,6 @@ export class QemuHost {
     return this.procs.get(uuid);
   }
 
-  has(uuid: string): boolean {
-    return this.procs.has(uuid);
-  }
-
   async stop(uuid: string): Promise<void> {
     const m = this.procs.get(uuid);
     if (!m) return;

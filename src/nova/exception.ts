@@ -112,15 +112,6 @@ export class PolicyNotAuthorized extends NovaException {
   }
 }
 
-export class InstanceUnknownCell extends NovaException {}
-
-/** libvirt's "Unable to determine disk bus" */
-export class UnsupportedHardware extends NovaException {
-  constructor(message: string) {
-    super('InternalError', message, 500);
-  }
-}
-
 /** Python's NotImplementedError, as the libvirt driver raises it */
 export class NotImplementedErrorPy extends SimError {
   constructor(message: string) {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
-import { isoMicros, isoSeconds } from '../../common/time.js';
+import { isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance, State } from '../../state/types.js';
 import { bdmsByInstance, instanceGetByUuid, newImageBdm, updateInstance } from '../db.js';
@@ -318,7 +318,6 @@ export function nextDeviceName(state: State, instanceUuid: string, wanted: strin
   throw new DevicePathInUse('/dev/vdz');
 }
 
-export { isoMicros };
 
 // --trace: the compute API as nova-api calls it
 instrument(
