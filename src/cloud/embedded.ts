@@ -92,7 +92,9 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       },
     });
     if (interrupted) void libvirt.cancelAllJobs();
-    const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500 });
+    // nova-compute reads its nova.conf when it starts (`nova-sim config` writes it to the state)
+    const diskCachemodes = store.read().novaConf?.libvirt.disk_cachemodes ?? [];
+    const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500, diskCachemodes });
     return new ComputeManager(store, driver, await volumeApi());
   };
   bus.listen('compute', host, async (ctx, method, args) => {

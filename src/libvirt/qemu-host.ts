@@ -26,7 +26,13 @@ export function driveId(alias: string): string {
 export function drivesOf(domain: Domain): DriveSpec[] {
   return domain.def.disks
     .filter((d) => d.alias && d.type !== 'network')
-    .map((d) => ({ id: driveId(d.alias as string), file: d.source, format: 'raw' as const }));
+    .map((d) => ({
+      id: driveId(d.alias as string),
+      file: d.source,
+      format: 'raw' as const,
+      // qemuBuildDriveStr: cache=… unless libvirt's 'default' (QEMU's own default, writeback)
+      ...(d.cache && d.cache !== 'default' ? { cache: d.cache } : {}),
+    }));
 }
 
 /** libvirt's handle on one QEMU monitor */
@@ -50,12 +56,17 @@ export class QemuMonitor {
   }
 }
 
-/** What runs inside a domain's QEMU besides the block layer (the guest); returns its stop. */
-export type GuestStarter = (domain: Domain, proc: QemuProcess) => (() => Promise<void>) | null;
+/** What runs inside a domain's QEMU besides the block layer (the guest); returns its stop.
+ * It may take a while (a guest another process hosts is handed over first) and may fail. */
+export type GuestStopper = () => Promise<void>;
+export type GuestStarter = (domain: Domain, proc: QemuProcess) => GuestStopper | null | Promise<GuestStopper | null>;
 
 export class QemuHost {
   private procs = new Map<string, QemuMonitor>();
-  private guests = new Map<string, () => Promise<void>>();
+  private starting = new Map<string, Promise<QemuMonitor>>();
+  /** domains whose guest could not be started here: their QEMU is refused to every caller */
+  private failed = new Map<string, Error>();
+  private guests = new Map<string, GuestStopper>();
 
   constructor(
     private readonly onEvent: (domainUuid: string, ev: QmpEvent) => void,
@@ -63,23 +74,42 @@ export class QemuHost {
   ) {}
 
   /** the monitor of a running domain (qemuDomainObjEnterMonitor); a new monitor
-   * connection negotiates capabilities first, as libvirt's qemuMonitorOpen does */
+   * connection negotiates capabilities first, as libvirt's qemuMonitorOpen does. Nobody
+   * gets the monitor before the domain's guest runs in this process: a block job must not
+   * start while another process still writes to the disks. */
   async get(domain: Domain): Promise<QemuMonitor> {
-    let m = this.procs.get(domain.uuid);
-    if (!m) {
-      const proc = new QemuProcess({ name: domain.name, drives: drivesOf(domain) });
-      m = new QemuMonitor(domain.name, proc);
-      proc.onEvent((ev) => {
-        QMP_LOG.debug(`${domain.name}: <- ${JSON.stringify(ev)}`);
-        if (tracer.active) tracer.instant({ name: `QMP event ${ev.event}`, location: 'qapi/block-core.json', layer: 'qemu', service: 'qemu' }, { event: JSON.stringify(ev) });
-        this.onEvent(domain.uuid, ev);
-      });
-      this.procs.set(domain.uuid, m);
+    const failure = this.failed.get(domain.uuid);
+    if (failure) throw failure;
+    const m = this.procs.get(domain.uuid);
+    if (m) return m;
+    let start = this.starting.get(domain.uuid);
+    if (!start) {
+      start = this.start(domain).finally(() => this.starting.delete(domain.uuid));
+      this.starting.set(domain.uuid, start);
+    }
+    return start;
+  }
+
+  private async start(domain: Domain): Promise<QemuMonitor> {
+    const proc = new QemuProcess({ name: domain.name, drives: drivesOf(domain) });
+    const m = new QemuMonitor(domain.name, proc);
+    proc.onEvent((ev) => {
+      QMP_LOG.debug(`${domain.name}: <- ${JSON.stringify(ev)}`);
+      if (tracer.active) tracer.instant({ name: `QMP event ${ev.event}`, location: 'qapi/block-core.json', layer: 'qemu', service: 'qemu' }, { event: JSON.stringify(ev) });
+      this.onEvent(domain.uuid, ev);
+    });
+    try {
       await m.qmp({ execute: 'qmp_capabilities' });
       // the guest runs (and writes to its disks) for as long as this process hosts it
-      const stopGuest = domain.state === 'running' ? this.startGuest?.(domain, proc) : null;
+      const stopGuest = domain.state === 'running' ? await this.startGuest?.(domain, proc) : null;
       if (stopGuest) this.guests.set(domain.uuid, stopGuest);
+    } catch (e) {
+      await proc.shutdown();
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.failed.set(domain.uuid, err);
+      throw err;
     }
+    this.procs.set(domain.uuid, m);
     return m;
   }
 
@@ -100,6 +130,8 @@ export class QemuHost {
   }
 
   async stopAll(): Promise<void> {
+    // a start still under way finishes (or fails) before its QEMU is stopped
+    await Promise.all([...this.starting.values()].map((p) => p.catch(() => undefined)));
     await Promise.all([...this.procs.keys()].map((u) => this.stop(u)));
   }
 }

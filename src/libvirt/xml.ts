@@ -1,6 +1,6 @@
 // Domain XML as libvirt writes it (virDomainDefFormat) and a small reader for what the
 // driver gives back to defineXML. Only the elements the simulated domains carry.
-import type { DiskMirror, DomainDef, DomainDisk } from '../state/types.js';
+import { DISK_CACHE_MODES, type DiskCacheMode, type DiskMirror, type DomainDef, type DomainDisk } from '../state/types.js';
 import { LibvirtError, VIR_ERR } from './errors.js';
 
 function esc(s: string): string {
@@ -46,7 +46,8 @@ export function formatDomainXml(def: DomainDef, opts: FormatOptions = {}): strin
   ];
   for (const d of def.disks) {
     lines.push(`    <disk type='${d.type}' device='${d.device}'>`);
-    lines.push(`      <driver name='qemu' type='${d.driverType}' cache='none'/>`);
+    const cache = d.cache ? ` cache='${d.cache}'` : '';
+    lines.push(`      <driver name='qemu' type='${d.driverType}'${cache}/>`);
     lines.push(`      <source ${sourceAttr(d)}/>`);
     if (opts.live) lines.push(`      <backingStore/>`);
     const m = opts.live ? opts.mirrors?.[d.targetDev] : undefined;
@@ -89,6 +90,13 @@ export function parseDomainXml(xml: string): DomainDef {
   return { name, uuid, memoryKiB, vcpus, disks: parseDisks(xml) };
 }
 
+/** virDomainDiskCache: an unknown value is libvirt's XML error */
+function parseCache(v: string): DiskCacheMode {
+  const mode = DISK_CACHE_MODES.find((m) => m === v);
+  if (!mode) throw new LibvirtError(VIR_ERR.CONFIG_UNSUPPORTED, `unknown disk cache mode '${v}'`);
+  return mode;
+}
+
 export function parseDisks(xml: string): DomainDisk[] {
   const disks: DomainDisk[] = [];
   for (const m of xml.matchAll(/<disk\s([^>]*)>([\s\S]*?)<\/disk>/g)) {
@@ -110,6 +118,7 @@ export function parseDisks(xml: string): DomainDisk[] {
       targetBus: tgt.bus ?? 'virtio',
       serial: text(body, 'serial'),
       alias,
+      ...(drv.cache ? { cache: parseCache(drv.cache) } : {}),
     });
   }
   return disks;

@@ -89,7 +89,7 @@ export function interruptCurrent(): boolean {
 }
 
 /** a missing state file is created from the default fixture, as for every command */
-async function ensureState(statePath: string, err: Out): Promise<void> {
+export async function ensureState(statePath: string, err: Out): Promise<void> {
   const [{ ensureWorld }, { StateStore }] = await Promise.all([import('../novasim/world.js'), import('../state/store.js')]);
   await ensureWorld(new StateStore(statePath), (line) => err(`${line}\n`));
 }
@@ -151,6 +151,13 @@ async function runGuestLoad(parsed: ParseResult, statePath: string, out: Out): P
     interruptible = new AbortController();
     try {
       const r = await gl.runGuestLoad(statePath, server, ns.run as number, interruptible.signal);
+      if (r.handedOver) {
+        // another host process took the guest over (SIGUSR2): one line, exit 0
+        const to = r.handedOver.to === null ? 'handed over (no process has claimed it yet)' : `handed over to process ${r.handedOver.to}`;
+        const disks = r.disks.map((d) => `${d.disk} ${d.writes} writes (${gl.formatBytes(d.bytes)})`).join(', ');
+        out(`Guest of ${r.serverName} ${to} after ${r.seconds.toFixed(2)} s${disks ? `: ${disks}` : ''}\n`);
+        return 0;
+      }
       for (const d of r.disks) out(`${r.serverName} ${d.disk}: ${d.writes} writes (${gl.formatBytes(d.bytes)}) in ${r.seconds.toFixed(2)} s\n`);
       return interruptible.signal.aborted ? 130 : 0;
     } finally {

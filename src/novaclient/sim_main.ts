@@ -3,7 +3,7 @@
 import { HELP, STATE } from './sim_args.js';
 import { resolveStatePath } from '../state/paths.js';
 import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from './argparse.js';
-import { interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
+import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
 
 interface WorldModule {
   initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }>;
@@ -44,6 +44,22 @@ const SUBCOMMANDS: Record<string, ParserSpec> = {
       { flags: ['-f', '--follow'], dest: 'follow', action: 'store_true', default: false, help: 'Keep printing records as the services write them, until Ctrl-C (exit 0).' },
     ],
   },
+  config: {
+    prog: 'nova-sim config',
+    description: 'Show or set the nova.conf options the embedded services honour.',
+    args: [
+      HELP,
+      STATE,
+      { dest: 'option', metavar: '<section.option>', nargs: '?', default: null, help: 'The option, e.g. libvirt.disk_cachemodes. Default: show them all.' },
+      {
+        dest: 'value',
+        metavar: '<value>',
+        nargs: '?',
+        default: null,
+        help: 'New value; a list takes comma-separated items ("" empties it). nova-compute reads it when it next starts.',
+      },
+    ],
+  },
   ...SIM_SUBCOMMANDS,
 };
 
@@ -82,6 +98,13 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     if (name === 'logs') {
       const { logsCommand } = await import('../novasim/logs.js');
       return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean }, out);
+    }
+    if (name === 'config') {
+      await ensureState(statePath, err);
+      const config = await import('../novasim/config.js');
+      const option = ns.option as string | null;
+      out(ns.value === null ? config.showConfig(statePath, option ?? undefined) : await config.setConfig(statePath, option as string, ns.value as string));
+      return 0;
     }
     const world = await loadWorld();
     if (name === 'init') {

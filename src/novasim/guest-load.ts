@@ -2,8 +2,17 @@
 // they run inside whichever host process runs the domain's QEMU (nova volume-update, or
 // `nova-sim guest-load --run`), and `--verify` replays them against the image the disk
 // uses now. Nothing here writes to the terminal; sim_main.ts prints.
+//
+// One process at a time hosts a domain's guest. A host process that starts the domain's
+// QEMU while a `guest-load --run` process runs the guest asks it to hand over (SIGUSR2):
+// the runner stops its workloads (the write in flight lands), records the exact write
+// count with runnerPid null and exits; the new host goes on with the same plan from that
+// count. Until then its QEMU's monitor holds every command, so no block job can start while
+// the other process still writes; a hand-over that does not happen fails them all.
 import { pidAlive } from '../common/process.js';
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { SimError } from '../common/errors.js';
 import { getLogger } from '../common/log.js';
 import { isoMicros } from '../common/time.js';
@@ -12,6 +21,7 @@ import { GUEST_BLOCK, GuestWorkload, planWrite, specProblem, verifyImage, type V
 import type { QemuProcess } from '../qemu/process.js';
 import { StateStore } from '../state/store.js';
 import { formatBytes, shortSize } from './sizes.js';
+import { LibvirtError, VIR_ERR } from '../libvirt/errors.js';
 import type { Domain, GuestLoad, GuestLoadSegment, Instance, State } from '../state/types.js';
 
 const LOG = getLogger('novasim.guest', 'qemu');
@@ -20,6 +30,14 @@ const MiB = 1 << 20;
 export const PERSIST_INTERVAL_MS = 250;
 export const DEFAULT_BLOCK_SIZES = [4096, 16384, 65536];
 export const DEFAULT_RATE = 20 * MiB;
+/** how long a new host waits for the process running the guest to hand it over */
+export const HANDOVER_TIMEOUT_MS = 10_000;
+/** how often the waiting side (and a runner that handed over) looks at the state */
+const HANDOVER_POLL_MS = 20;
+/** how long a runner that handed over looks for the process that took the guest */
+const CLAIM_WAIT_MS = 2_000;
+/** what a host process sends the runner of a guest it needs to host */
+export const HANDOVER_SIGNAL = 'SIGUSR2';
 
 function commandError(msg: string): SimError {
   return new SimError('CommandError', msg);
@@ -182,24 +200,146 @@ export interface RunningGuest {
   workload: GuestWorkload;
 }
 
+export interface GuestStarterOptions {
+  /** how long to wait for another process's guest to be handed over, ms (default: 10 s,
+   * or $NOVASIM_HANDOVER_TIMEOUT_MS, which the CLI tests use to keep a failure quick) */
+  handoverTimeoutMs?: number;
+}
+
+function defaultHandoverTimeout(): number {
+  const env = Number(process.env.NOVASIM_HANDOVER_TIMEOUT_MS);
+  return Number.isFinite(env) && env > 0 ? env : HANDOVER_TIMEOUT_MS;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** the active loads of a domain as the state records them now */
+function activeLoads(store: StateStore, domainUuid: string): GuestLoad[] {
+  return (store.read().guestLoads ?? []).filter((l) => l.server === domainUuid && l.active);
+}
+
+/** the recorded runner still exists (a killed runner leaves a stale pid: not running) */
+function runnerAlive(pid: number | null): boolean {
+  return pidAlive(pid) && pid !== null && !isZombie(pid);
+}
+
+/** the process (not this one) that runs one of these loads now, if any */
+function otherRunner(loads: GuestLoad[]): number | null {
+  return loads.map((l) => l.runnerPid).find((pid): pid is number => pid !== null && pid !== process.pid && runnerAlive(pid)) ?? null;
+}
+
 /**
  * The guest of a domain whose QEMU this host process has just started: one workload per
  * active load of the domain, writing through the QEMU process's guest path. Returns the
  * stop function the QEMU host calls before it shuts the process down.
+ *
+ * If a `guest-load --run` process runs the guest now, it is asked to hand it over first;
+ * the QEMU host gives nobody the monitor until then (a drive-mirror must not start while
+ * the other process still writes to the source), and if the hand-over fails the QEMU is
+ * refused with that error, so the swap fails (and rolls back) instead of losing writes.
  */
-export function guestStarter(store: StateStore, onStart?: (g: RunningGuest) => void) {
-  return (domain: Domain, proc: QemuProcess): (() => Promise<void>) | null => {
-    const loads = (store.read().guestLoads ?? []).filter((l) => l.server === domain.uuid && l.active);
+export function guestStarter(store: StateStore, onStart?: (g: RunningGuest) => void, opts: GuestStarterOptions = {}) {
+  const timeoutMs = opts.handoverTimeoutMs ?? defaultHandoverTimeout();
+  const startAll = (domain: Domain, proc: QemuProcess): Array<() => Promise<void>> => {
     const stops: Array<() => Promise<void>> = [];
-    for (const load of loads) {
+    for (const load of activeLoads(store, domain.uuid)) {
       const stop = startOne(store, domain, proc, load, onStart);
       if (stop) stops.push(stop);
     }
-    if (!stops.length) return null;
-    return async () => {
-      await Promise.all(stops.map((f) => f()));
-    };
+    return stops;
   };
+  const stopAll = async (stops: Array<() => Promise<void>>): Promise<void> => {
+    await Promise.all(stops.map((f) => f()));
+  };
+  return async (domain: Domain, proc: QemuProcess): Promise<(() => Promise<void>) | null> => {
+    const loads = activeLoads(store, domain.uuid);
+    if (!loads.length) return null;
+    const runner = otherRunner(loads);
+    if (runner !== null) {
+      try {
+        await takeOver(store, domain, runner, timeoutMs);
+      } catch (e) {
+        LOG.error(`${domain.name}: cannot host the guest: ${(e as Error).message}`);
+        throw e;
+      }
+    }
+    const stops = startAll(domain, proc);
+    return stops.length ? () => stopAll(stops) : null;
+  };
+}
+
+/** The words a process's command line is made of; null if it cannot be read. */
+function commandLine(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    // no procfs (macOS): ask ps
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return null;
+  }
+}
+
+/** a process that has exited but is not reaped yet still answers kill(pid, 0) */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` is a `nova-sim guest-load … --run` process (the only kind that hands a
+ * guest over): a recorded pid may belong to another host process, or have been reused. */
+function isGuestRunner(pid: number): boolean {
+  const argv = commandLine(pid);
+  if (!argv) return false;
+  const i = argv.findIndex((a) => /^nova-sim(\.[cm]?js)?$/.test(basename(a)));
+  if (i < 0) return false;
+  const rest = argv.slice(i + 1);
+  return rest.includes('guest-load') && rest.some((a) => /^--run?(=|$)/.test(a));
+}
+
+/**
+ * Asks the process that runs a domain's guest to hand it over, and waits until it has
+ * recorded its exact write count and let go (runnerPid null) or has gone. Rejects with a
+ * one-line libvirtError when that cannot happen.
+ */
+async function takeOver(store: StateStore, domain: Domain, pid: number, timeoutMs: number): Promise<void> {
+  const inst = store.read().nova.instances.find((i) => i.uuid === domain.uuid);
+  const who = `the guest of ${inst ? `${inst.name} (${domain.name})` : domain.name}`;
+  const fail = (why: string): LibvirtError => new LibvirtError(VIR_ERR.OPERATION_FAILED, `${who} ${why}`);
+  const gone = (): boolean => !runnerAlive(pid);
+  if (gone()) return;
+  if (!isGuestRunner(pid)) {
+    throw fail(`is run by process ${pid}, which is not a 'nova-sim guest-load --run' that could hand it over; not starting a second writer`);
+  }
+  try {
+    process.kill(pid, HANDOVER_SIGNAL);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return;
+    throw fail(`is run by process ${pid}, which cannot be asked to hand it over (${code ?? String(e)})`);
+  }
+  LOG.info(`${domain.name}: asked process ${pid} to hand the guest over`);
+  const t0 = Date.now();
+  for (;;) {
+    const loads = activeLoads(store, domain.uuid);
+    if (!loads.some((l) => l.runnerPid === pid) || gone()) {
+      const other = otherRunner(loads);
+      if (other !== null && other !== pid) throw fail(`was taken over by process ${other} meanwhile; not starting a second writer`);
+      LOG.info(`${domain.name}: process ${pid} handed the guest over after ${Date.now() - t0} ms`);
+      return;
+    }
+    if (Date.now() - t0 >= timeoutMs) {
+      throw fail(`is run by process ${pid}, which did not hand it over within ${(timeoutMs / 1000).toFixed(1)} s; not starting a second writer`);
+    }
+    await sleep(HANDOVER_POLL_MS);
+  }
 }
 
 function startOne(store: StateStore, domain: Domain, proc: QemuProcess, load: GuestLoad, onStart?: (g: RunningGuest) => void): (() => Promise<void>) | null {
@@ -207,7 +347,8 @@ function startOne(store: StateStore, domain: Domain, proc: QemuProcess, load: Gu
   const segIdx = load.segments.length - 1;
   const seg = load.segments[segIdx];
   if (!disk || !seg) return null;
-  if (pidAlive(load.runnerPid) && load.runnerPid !== process.pid) {
+  if (runnerAlive(load.runnerPid) && load.runnerPid !== process.pid) {
+    // guestStarter took the guest over first; a process that claimed it since keeps it
     LOG.warning(`${domain.name}: the guest load on ${load.disk} is run by process ${load.runnerPid}; not starting it here`);
     return null;
   }
@@ -270,6 +411,20 @@ export interface RunOutcome {
   serverName: string;
   disks: { disk: string; writes: number; bytes: number }[];
   seconds: number;
+  /** another host process asked for the guest (SIGUSR2) and this run handed it over:
+   * `to` is the process seen running it next (null if none claimed it in time) */
+  handedOver: { to: number | null } | null;
+}
+
+/** After a hand-over: the process that runs the server's guest now, once it has claimed it. */
+async function claimant(store: StateStore, server: string, waitMs: number): Promise<number | null> {
+  const t0 = Date.now();
+  for (;;) {
+    const loads = (store.read().guestLoads ?? []).filter((l) => l.server === server);
+    const pid = otherRunner(loads);
+    if (pid !== null || Date.now() - t0 >= waitMs) return pid;
+    await sleep(HANDOVER_POLL_MS);
+  }
 }
 
 /** `nova-sim guest-load SERVER --run SECONDS`: host the domain's QEMU here and let the guest write */
@@ -292,29 +447,52 @@ export async function runGuestLoad(statePath: string, ref: string, seconds: numb
   const before = new Map(loads.map((l) => [l.disk, l.segments.at(-1)?.writes ?? 0]));
   const { LibvirtConnection } = await import('../libvirt/connection.js');
   const conn = new LibvirtConnection(store, { startGuest: guestStarter(store, (g) => started.push(g)) });
+  // another host process that needs the guest asks for it: stop writing at once, record
+  // the exact count (runnerPid null: conn.close() stops the guest) and end the run
+  let handOver = false;
+  let wake: (() => void) | null = null;
+  const onHandOver = (): void => {
+    if (!handOver) LOG.info(`${dom.name}: asked to hand the guest over (${HANDOVER_SIGNAL})`);
+    handOver = true;
+    wake?.();
+  };
+  process.on(HANDOVER_SIGNAL, onHandOver);
   const t0 = performance.now();
+  let elapsed: number;
+  let after: State;
+  let handedOver: RunOutcome['handedOver'] = null;
   try {
-    await conn.qemu.get(dom);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, seconds * 1000);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      signal?.addEventListener('abort', done, { once: true });
-      // every workload ended on its own (write budgets used up): nothing left to wait for
-      void Promise.all(started.map((g) => g.workload.finished)).then(() => {
-        if (started.length) done();
-      });
-    });
+    try {
+      await conn.qemu.get(dom);
+      if (!handOver && !signal?.aborted) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, seconds * 1000);
+          const done = (): void => {
+            clearTimeout(timer);
+            resolve();
+          };
+          wake = done;
+          signal?.addEventListener('abort', done, { once: true });
+          // every workload ended on its own (write budgets used up): nothing left to wait for
+          void Promise.all(started.map((g) => g.workload.finished)).then(() => {
+            if (started.length) done();
+          });
+        });
+      }
+    } finally {
+      await conn.close();
+    }
+    elapsed = (performance.now() - t0) / 1000;
+    // the counts this run recorded, before the next host adds to them
+    after = store.read();
+    if (handOver) handedOver = { to: await claimant(store, inst.uuid, CLAIM_WAIT_MS) };
   } finally {
-    await conn.close();
+    process.removeListener(HANDOVER_SIGNAL, onHandOver);
   }
-  const elapsed = (performance.now() - t0) / 1000;
-  const after = store.read();
   return {
     serverName: inst.name,
     seconds: elapsed,
+    handedOver,
     disks: started.map((g) => {
       const l = findLoad(after, g.server, g.disk);
       const seg = l?.segments.at(-1);

@@ -273,7 +273,7 @@ export function materialize(statePath: string, fx: Fixture): State {
     closeSync(sparseFile(rootPath, flavor.disk * GiB));
     newImageBdm(state, s.uuid, CIRROS.id);
     const disks: DomainDisk[] = [
-      { type: 'file', device: 'disk', driverType: 'raw', source: rootPath, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: running ? 'virtio-disk0' : null },
+      { type: 'file', device: 'disk', driverType: 'raw', source: rootPath, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: running ? 'virtio-disk0' : null, cache: 'none' },
     ];
     (s.volumes ?? []).forEach((a, i) => {
       const vol = volumes.find((v) => v.id === a.volume) as Volume;
@@ -306,6 +306,9 @@ export function materialize(statePath: string, fx: Fixture): State {
         targetBus: 'virtio',
         serial: vol.id,
         alias: running ? `virtio-disk${i + 1}` : null,
+        // what Nova wrote: volumes' get_config says "none"; so does disk_cachemode on a
+        // filesystem that takes O_DIRECT (CONF.libvirt.disk_cachemodes unset)
+        cache: 'none',
       });
     });
     const def = { name: instanceName(inst), uuid: s.uuid, memoryKiB: flavor.ram * 1024, vcpus: flavor.vcpus, disks };

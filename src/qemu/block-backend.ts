@@ -57,6 +57,9 @@ export class BlockBackend {
       const img = this.img;
       checkRequest(img, offset, data.length);
       await img.pwrite(data, data.length, offset);
+      // write-through (cache=writethrough/directsync): the write is a FUA write, which a
+      // raw file completes with a flush before the request finishes
+      if (!img.cache.writeback) await img.flush();
       // NOTE: the dirty bit is set only once the data is in the image: a mirror operation
       // that read the range before this point is then repeated, so the target never keeps
       // stale data (bdrv_co_write_req_finish order).

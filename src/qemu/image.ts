@@ -3,6 +3,7 @@
 // is a registry shared by every simulated QEMU process of this Node process).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { cacheFlags, type CacheFlags } from './cache.js';
 import { QmpError, msg, strerror } from './errors.js';
 
 // fs-ext (lseek with SEEK_DATA/SEEK_HOLE) is a native addon: loaded when the first image
@@ -48,25 +49,28 @@ export class RawImage {
   private cachedSize: number;
   private lockedAs: ImageUse | null = null;
   private key: string;
+  /** the open flags of the cache mode (a mirror target gets its source's) */
+  readonly cache: CacheFlags;
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, fd: number, cache: CacheFlags) {
     this.path = path;
     this.fdNum = fd;
+    this.cache = cache;
     this.cachedSize = fs.fstatSync(fd).size;
     this.key = lockKey(path);
   }
 
   /** raw_open: throws the errno as a QMP "Could not open" error */
-  static open(path: string): RawImage {
+  static open(path: string, cache: CacheFlags = cacheFlags()): RawImage {
     try {
-      return new RawImage(path, fs.openSync(path, 'r+'));
+      return new RawImage(path, fs.openSync(path, 'r+'), cache);
     } catch (e) {
       throw new QmpError(msg.couldNotOpen(path, errnoText(e)));
     }
   }
 
   /** raw_co_create: a new (or truncated) image of `size` zero bytes, all of it a hole */
-  static create(path: string, size: number): RawImage {
+  static create(path: string, size: number, cache: CacheFlags = cacheFlags()): RawImage {
     let fd: number;
     try {
       fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
@@ -75,7 +79,7 @@ export class RawImage {
     } catch (e) {
       throw new QmpError(msg.couldNotOpen(path, errnoText(e)));
     }
-    return new RawImage(path, fd);
+    return new RawImage(path, fd, cache);
   }
 
   get fd(): number {
@@ -158,8 +162,14 @@ export class RawImage {
     });
   }
 
-  /** bdrv_co_flush → fdatasync(2), as file-posix does with cache=writeback */
+  /** bdrv_co_flush really reaches the disk (false with cache=unsafe) */
+  get flushes(): boolean {
+    return !this.cache['no-flush'];
+  }
+
+  /** bdrv_co_flush → fdatasync(2), as file-posix does; nothing at all with cache=unsafe */
   flush(): Promise<void> {
+    if (!this.flushes) return Promise.resolve();
     return new Promise((resolve, reject) => fs.fdatasync(this.fdNum, (err) => (err ? reject(err) : resolve())));
   }
 

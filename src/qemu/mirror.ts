@@ -604,6 +604,7 @@ export class MirrorBlockJob extends Job {
    * an error here is left for that flush to report.
    */
   private startWriteback(n: number): void {
+    if (!this.target.flushes) return;
     this.unflushed += n;
     if (this.unflushed < WRITEBACK_AHEAD || this.writeback) return;
     this.unflushed = 0;
@@ -630,6 +631,8 @@ export class MirrorBlockJob extends Job {
   private async flushTarget(): Promise<boolean> {
     try {
       this.unflushed = 0;
+      // cache=unsafe: bdrv_co_flush returns before the flush_to_disk event and the fdatasync
+      if (!this.target.flushes) return true;
       await this.source.suspendAt('flush_to_disk');
       await this.target.flush();
       return true;

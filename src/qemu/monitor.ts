@@ -173,7 +173,7 @@ export class QmpMonitor {
           encrypted: false,
           bps: 0,
           bps_rd: 0,
-          cache: { 'no-flush': false, direct: false, writeback: true },
+          cache: { 'no-flush': img.cache['no-flush'], direct: img.cache.direct, writeback: img.cache.writeback },
           file: img.path,
         },
         type: 'unknown',
@@ -205,14 +205,15 @@ export class QmpMonitor {
     if (sync === 'top') sync = 'full';
     const mode = (args.mode as NewImageMode | undefined) ?? 'absolute-paths';
 
-    // the target: opened as it is (existing), or created at the source's size
+    // the target: opened as it is (existing), or created at the source's size, with the
+    // source's open flags (qmp_drive_mirror: flags = bs->open_flags | BDRV_O_RDWR)
     let target: RawImage;
     let targetIsNew = false;
     if (mode === 'existing' || imageLockConflict(targetPath, 'mirror-target')) {
       // an image in use is never recreated; the lock conflict is reported when the job takes it
-      target = RawImage.open(targetPath);
+      target = RawImage.open(targetPath, drive.image.cache);
     } else {
-      target = RawImage.create(targetPath, drive.image.size);
+      target = RawImage.create(targetPath, drive.image.size, drive.image.cache);
       targetIsNew = true;
     }
 

@@ -1,5 +1,6 @@
 // One QEMU process of a running domain: its drives, its QMP monitor, its block jobs and
 // the guest's I/O to its disks. libvirt talks to it only through qmp() and onEvent().
+import { cacheFlags } from './cache.js';
 import { BlockBackend, type BlkdebugEvent, type Breakpoint } from './block-backend.js';
 import { QemuError, QmpError } from './errors.js';
 import { RawImage } from './image.js';
@@ -39,7 +40,7 @@ export class QemuProcess implements MonitorHost {
         if (spec.format !== 'raw') throw new QemuError(`-drive ${spec.id}: Unknown driver '${spec.format}'`);
         let img: RawImage;
         try {
-          img = RawImage.open(spec.file);
+          img = RawImage.open(spec.file, cacheFlags(spec.cache));
           img.lock('drive');
         } catch (e) {
           throw new QemuError(`-drive file=${spec.file},format=raw,id=${spec.id}: ${(e as Error).message}`);

@@ -1,4 +1,5 @@
 // The QMP wire shapes, as QEMU's monitor speaks them (qapi/block-core.json).
+import type { CacheMode } from './cache.js';
 
 export interface QmpCommand {
   execute: string;
@@ -22,6 +23,8 @@ export interface DriveSpec {
   id: string;
   file: string;
   format: 'raw';
+  /** -drive cache=…; QEMU's default is writeback */
+  cache?: CacheMode;
 }
 
 /** qapi JobStatus (job.c's state machine). */

@@ -142,7 +142,13 @@ export interface DomainDisk {
   serial: string | null;
   /** libvirt's alias, e.g. virtio-disk1; QEMU's drive id is drive-<alias> */
   alias: string | null;
+  /** <driver cache=…> as Nova wrote it; absent: no attribute (the hypervisor's default) */
+  cache?: DiskCacheMode;
 }
+
+/** libvirt's disk cache modes (Nova's valid_cachemodes) */
+export const DISK_CACHE_MODES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
+export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
 
 /** The <mirror> libvirt records on a disk while a block copy job runs. */
 export interface DiskMirror {
@@ -238,4 +244,14 @@ export interface State {
   };
   /** guest workloads (absent in files written before they existed: read as none) */
   guestLoads?: GuestLoad[];
+  /** nova.conf options set with `nova-sim config` (absent: every option at its default) */
+  novaConf?: NovaConf;
+}
+
+/** The nova.conf options novasim honours, by section */
+export interface NovaConf {
+  libvirt: {
+    /** [libvirt] disk_cachemodes: "source_type=cache_mode" items, e.g. ["block=unsafe"] */
+    disk_cachemodes: string[];
+  };
 }

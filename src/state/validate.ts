@@ -1,6 +1,6 @@
 // Structural check of a state file before anyone trusts it: a wrong or truncated file is
 // refused with the path of the first bad field, never half-used.
-import { SCHEMA_VERSION } from './types.js';
+import { DISK_CACHE_MODES, SCHEMA_VERSION } from './types.js';
 
 type Check = (v: unknown, path: string) => string | null;
 
@@ -20,8 +20,13 @@ function record(fields: Record<string, Check>): Check {
     const e = obj(v, p);
     if (e) return e;
     const o = v as Record<string, unknown>;
-    for (const [k, check] of Object.entries(fields)) {
-      if (!(k in o)) return `${p}.${k} is missing`;
+    for (const [key, check] of Object.entries(fields)) {
+      // a key written 'name?' is optional (absent in files written before it existed)
+      const k = key.endsWith('?') ? key.slice(0, -1) : key;
+      if (!(k in o)) {
+        if (k !== key) continue;
+        return `${p}.${k} is missing`;
+      }
       const err = check(o[k], `${p}.${k}`);
       if (err) return err;
     }
@@ -53,6 +58,7 @@ const disk = record({
   targetBus: str,
   serial: strOrNull,
   alias: strOrNull,
+  'cache?': oneOf(...DISK_CACHE_MODES),
 });
 
 const domainDef = record({ name: str, uuid: str, memoryKiB: int, vcpus: int, disks: arrayOf(disk) });
@@ -174,11 +180,17 @@ const guestLoad = record({
   ),
 });
 
+const novaConfCheck = record({ libvirt: record({ disk_cachemodes: arrayOf(str) }) });
+
 /** Returns the first problem found, or null when the document has the state's shape. */
 export function validateState(doc: unknown): string | null {
   const problem = stateCheck(doc, 'state');
   if (problem) return problem;
   // an optional field: files written before guest workloads existed have none
-  const loads = (doc as { guestLoads?: unknown }).guestLoads;
-  return loads === undefined ? null : arrayOf(guestLoad)(loads, 'state.guestLoads');
+  const { guestLoads, novaConf } = doc as { guestLoads?: unknown; novaConf?: unknown };
+  if (guestLoads !== undefined) {
+    const p = arrayOf(guestLoad)(guestLoads, 'state.guestLoads');
+    if (p) return p;
+  }
+  return novaConf === undefined ? null : novaConfCheck(novaConf, 'state.novaConf');
 }

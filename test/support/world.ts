@@ -99,8 +99,41 @@ export function domainOf(s: State, uuid: string) {
 }
 
 const CHUNK = 16 * 1024 * 1024;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 
-/** Compares two image files chunk by chunk (they are 1 GiB and more, mostly holes). */
+/** [start, end) data extents of an open file within [from, to), by SEEK_DATA / SEEK_HOLE */
+function dataExtents(fd: number, from: number, to: number): Array<[number, number]> {
+  const { seekSync } = require('fs-ext') as { seekSync: (fd: number, offset: number, whence: number) => number };
+  const out: Array<[number, number]> = [];
+  for (let pos = from; pos < to; ) {
+    let d: number;
+    try {
+      d = seekSync(fd, pos, SEEK_DATA);
+    } catch {
+      break; // ENXIO: only a hole follows
+    }
+    if (d >= to) break;
+    const h = Math.min(to, seekSync(fd, d, SEEK_HOLE));
+    out.push([d, h]);
+    pos = h;
+  }
+  return out;
+}
+
+/** the union of two extent lists, sorted and merged */
+function union(a: Array<[number, number]>, b: Array<[number, number]>): Array<[number, number]> {
+  const all = [...a, ...b].sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of all) {
+    const last = out.at(-1);
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** Compares two image files (1 GiB and more, mostly holes): only where either holds data is read. */
 export function sameBytes(a: string, b: string, length?: number): boolean {
   const { openSync, readSync, closeSync, statSync } = require('node:fs') as typeof import('node:fs');
   const len = length ?? statSync(a).size;
@@ -110,11 +143,14 @@ export function sameBytes(a: string, b: string, length?: number): boolean {
   const ba = Buffer.alloc(CHUNK);
   const bb = Buffer.alloc(CHUNK);
   try {
-    for (let off = 0; off < len; off += CHUNK) {
-      const n = Math.min(CHUNK, len - off);
-      readSync(fa, ba, 0, n, off);
-      readSync(fb, bb, 0, n, off);
-      if (ba.compare(bb, 0, n, 0, n) !== 0) return false;
+    // a range that is a hole in both files reads as zeroes in both
+    for (const [s, e] of union(dataExtents(fa, 0, len), dataExtents(fb, 0, len))) {
+      for (let off = s; off < e; off += CHUNK) {
+        const n = Math.min(CHUNK, e - off);
+        readSync(fa, ba, 0, n, off);
+        readSync(fb, bb, 0, n, off);
+        if (ba.compare(bb, 0, n, 0, n) !== 0) return false;
+      }
     }
     return true;
   } finally {
@@ -123,7 +159,7 @@ export function sameBytes(a: string, b: string, length?: number): boolean {
   }
 }
 
-/** True when [offset, offset+length) of the file reads as zeroes. */
+/** True when [offset, offset+length) of the file reads as zeroes (its holes are not read). */
 export function allZero(path: string, offset = 0, length?: number): boolean {
   const { openSync, readSync, closeSync, statSync } = require('node:fs') as typeof import('node:fs');
   const end = length === undefined ? statSync(path).size : offset + length;
@@ -131,10 +167,12 @@ export function allZero(path: string, offset = 0, length?: number): boolean {
   const buf = Buffer.alloc(CHUNK);
   const zero = Buffer.alloc(CHUNK);
   try {
-    for (let off = offset; off < end; off += CHUNK) {
-      const n = Math.min(CHUNK, end - off);
-      readSync(fd, buf, 0, n, off);
-      if (buf.compare(zero, 0, n, 0, n) !== 0) return false;
+    for (const [s, e] of dataExtents(fd, offset, end)) {
+      for (let off = s; off < e; off += CHUNK) {
+        const n = Math.min(CHUNK, e - off);
+        readSync(fd, buf, 0, n, off);
+        if (buf.compare(zero, 0, n, 0, n) !== 0) return false;
+      }
     }
     return true;
   } finally {
@@ -142,18 +180,35 @@ export function allZero(path: string, offset = 0, length?: number): boolean {
   }
 }
 
-/** sha256 of a whole image, read in chunks */
+/**
+ * sha256 of an image's content: its size and every 4 KiB block that is not all zeroes,
+ * with its offset. Holes and zero blocks count alike, so two files with the same bytes
+ * have the same digest however they are allocated; holes are never read.
+ */
 export function digest(path: string): string {
-  const { openSync, readSync, closeSync } = require('node:fs') as typeof import('node:fs');
+  const { openSync, readSync, closeSync, fstatSync } = require('node:fs') as typeof import('node:fs');
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const BLOCK = 4096;
   const h = createHash('sha256');
   const fd = openSync(path, 'r');
   const buf = Buffer.alloc(CHUNK);
+  const zero = Buffer.alloc(BLOCK);
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
+    const size = fstatSync(fd).size;
+    h.update(`size ${size}\n`);
+    for (const [s0, e] of dataExtents(fd, 0, size)) {
+      // whole blocks, so the same content gives the same blocks whatever the extent edges
+      const s = s0 - (s0 % BLOCK);
+      for (let off = s; off < e; off += CHUNK) {
+        const n = Math.min(CHUNK, e - off);
+        readSync(fd, buf, 0, n, off);
+        for (let p = 0; p < n; p += BLOCK) {
+          const m = Math.min(BLOCK, n - p);
+          if (buf.compare(zero, 0, m, p, p + m) === 0) continue;
+          h.update(`${off + p}\n`);
+          h.update(buf.subarray(p, p + m));
+        }
+      }
     }
   } finally {
     closeSync(fd);

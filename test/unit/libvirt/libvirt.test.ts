@@ -295,6 +295,36 @@ describe('blockRebase(COPY|REUSE_EXT) on a transient running domain: the drive-m
   });
 });
 
+describe('the QEMU of a domain gets each disk\'s <driver cache=…> (qemuBuildDriveStr)', () => {
+  async function cacheOf(uuid: string) {
+    const r = (await (await conn.qemu.get(stateDomain(uuid)!)).qmp({ execute: 'query-block' })) as {
+      return: Array<{ device: string; inserted: { cache: Record<string, boolean> } }>;
+    };
+    return Object.fromEntries(r.return.map((b) => [b.device, b.inserted.cache]));
+  }
+
+  it("the default world's disks are cache='none'; a disk set to unsafe runs without flushes", async () => {
+    await store.update((s) => {
+      const d = s.libvirt.domains.find((x) => x.uuid === SERVERS.cache1)!;
+      d.def.disks[1]!.cache = 'unsafe';
+    });
+    expect(await cacheOf(SERVERS.cache1)).toEqual({
+      'drive-virtio-disk0': { writeback: true, direct: true, 'no-flush': false },
+      'drive-virtio-disk1': { writeback: true, direct: false, 'no-flush': true },
+    });
+  });
+
+  it("a disk without the attribute (or 'default') gets QEMU's default, writeback", async () => {
+    await store.update((s) => {
+      const d = s.libvirt.domains.find((x) => x.uuid === SERVERS.cache1)!;
+      delete d.def.disks[0]!.cache;
+      d.def.disks[1]!.cache = 'default';
+    });
+    const wb = { writeback: true, direct: false, 'no-flush': false };
+    expect(await cacheOf(SERVERS.cache1)).toEqual({ 'drive-virtio-disk0': wb, 'drive-virtio-disk1': wb });
+  });
+});
+
 describe('virDomainGetBlockJobInfo', () => {
   it('no job: {} (python-libvirt\'s empty dict)', async () => {
     expect(await domain(SERVERS.cache1).blockJobInfo('vdb', 0)).toEqual({});
@@ -544,6 +574,19 @@ describe('xml.ts: format and parse', () => {
     expect(parseDomainXml(xml)).toEqual(live);
     expect(formatDomainXml(live)).not.toContain('<alias');
     expect(formatDomainXml(live)).not.toContain(" id='7'");
+  });
+
+  it("<driver cache=…> round-trips; without it the attribute is left out (the hypervisor's default)", () => {
+    const cached = { ...def, disks: def.disks.map((d, i) => ({ ...d, cache: (['none', 'unsafe', 'default', 'writethrough'] as const)[i] })) };
+    const xml = formatDomainXml(cached);
+    expect(xml).toContain("<driver name='qemu' type='raw' cache='unsafe'/>");
+    expect(parseDomainXml(xml)).toEqual(cached);
+    expect(formatDomainXml(def)).toContain("<driver name='qemu' type='raw'/>");
+  });
+
+  it('an unknown cache mode is libvirt\'s config error', () => {
+    const xml = formatDomainXml({ ...def, disks: [def.disks[0]] }).replace("type='raw'", "type='raw' cache='turbo'");
+    expect(() => parseDomainXml(xml)).toThrow("unsupported configuration: unknown disk cache mode 'turbo'");
   });
 
   it('a <mirror> in the live XML does not become the disk\'s source', () => {

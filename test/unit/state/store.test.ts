@@ -294,11 +294,27 @@ describe('validateState: the first bad field, by its path', () => {
     ['a persistent definition that is not an object', (s) => (s.libvirt.domains[0].persistentDef = 'x'), 'state.libvirt.domains[0].persistentDef must be an object'],
     ['a mirror without progress', (s) => (s.libvirt.domains[0].mirrors.vdb = { dev: 'vdb', source: '/x', format: 'raw', ready: false, end: 0, ownerPid: 1 }), 'state.libvirt.domains[0].mirrors.vdb.cur is missing'],
     ['bdms that are not an array', (s) => (s.nova.bdms = {}), 'state.nova.bdms must be an array'],
+    [
+      'an unknown disk cache mode',
+      (s) => (s.libvirt.domains[0].def.disks[1].cache = 'turbo'),
+      'state.libvirt.domains[0].def.disks[1].cache must be one of "default", "none", "writethrough", "writeback", "directsync", "unsafe"',
+    ],
+    ['a nova.conf list that is not a list', (s) => (s.novaConf = { libvirt: { disk_cachemodes: 'block=unsafe' } }), 'state.novaConf.libvirt.disk_cachemodes must be an array'],
+    ['a nova.conf without its section', (s) => (s.novaConf = {}), 'state.novaConf.libvirt is missing'],
   ];
   it.each(cases)('%s', (_name, mutate, problem) => {
     const s = good();
     mutate(s);
     expect(validateState(s)).toBe(problem);
+  });
+
+  it('files from before disk cache modes and nova.conf (no cache, no novaConf) are valid', () => {
+    const s = good();
+    for (const d of s.libvirt.domains) for (const k of ['def', 'persistentDef']) for (const disk of d[k]?.disks ?? []) delete disk.cache;
+    delete s.novaConf;
+    expect(validateState(s)).toBeNull();
+    s.novaConf = { libvirt: { disk_cachemodes: ['block=unsafe'] } };
+    expect(validateState(s)).toBeNull();
   });
 
   it('a null persistentDef (a transient domain) is valid', () => {

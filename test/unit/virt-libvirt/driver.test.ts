@@ -496,3 +496,39 @@ describe('LibvirtDriver.swap_volume', () => {
     expect(dev.resize).toHaveBeenCalledWith(3 * 1024 * 1024);
   });
 });
+
+describe('LibvirtDriver cache modes: CONF.libvirt.disk_cachemodes and _set_cache_mode', () => {
+  function attachSetup(diskCachemodes?: string[]) {
+    const attached: unknown[] = [];
+    const guest = { attach_device: vi.fn(async (disk: unknown) => void attached.push(disk)), is_active: () => true };
+    const host = { get_guest: () => guest } as unknown as Host;
+    const store = { path: '/tmp/novasim-driver-test/state.json' } as StateStore;
+    const driver = new LibvirtDriver(host, store, { virtType: 'kvm', blockJobPollMs: 1, diskCachemodes });
+    return { driver, attached };
+  }
+
+  it('parses source_type=cache_mode items; an invalid mode is skipped (Nova only warns)', () => {
+    const { driver } = attachSetup(['block=unsafe', 'file=writeback', 'network=fast', 'block=directsync']);
+    expect(Object.fromEntries(driver.disk_cachemodes)).toEqual({ block: 'directsync', file: 'writeback' });
+  });
+
+  it('a volume is attached with get_config\'s "none" unless disk_cachemodes names its source type', async () => {
+    for (const [conf, cache] of [
+      [undefined, 'none'],
+      [['file=unsafe'], 'none'],
+      [['block=unsafe'], 'unsafe'],
+      [['block=writethrough'], 'writethrough'],
+    ] as const) {
+      const { driver, attached } = attachSetup(conf ? [...conf] : undefined);
+      await driver.attach_volume(ctx, newCinfo(), instance, '/dev/vdc');
+      expect(attached, JSON.stringify(conf)).toEqual([expect.objectContaining({ type: 'block', targetDev: 'vdc', source: `/v/volume-${NEW}`, cache })]);
+    }
+  });
+
+  it('_set_cache_mode leaves a disk alone when its source type is not configured', () => {
+    const { driver } = attachSetup(['block=unsafe']);
+    const conf = { sourceType: 'network', driverCache: 'none' as const };
+    driver._set_cache_mode(conf);
+    expect(conf.driverCache).toBe('none');
+  });
+});

@@ -1,13 +1,13 @@
 // nova/virt/libvirt/driver.py (Mitaka): LibvirtDriver, the parts the swap path and the
 // instance lifecycle use.
-import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { RequestContext } from '../../../common/context.js';
 import { getLogger } from '../../../common/log.js';
 import { sleep } from '../../../common/time.js';
 import type { StateStore } from '../../../state/store.js';
-import { instanceDiskPath } from '../../../state/paths.js';
-import type { DomainDef, Instance } from '../../../state/types.js';
+import { imagesDir, instanceDiskPath } from '../../../state/paths.js';
+import { DISK_CACHE_MODES, type DiskCacheMode, type DomainDef, type Instance } from '../../../state/types.js';
 import { bdmByVolumeAndInstance, instanceName } from '../../db.js';
 import { DiskNotFound, NotImplementedErrorPy } from '../../exception.js';
 import { power_state } from '../../vm-states.js';
@@ -28,14 +28,68 @@ export interface DriverConfig {
   virtType: string;
   /** the swap loop's time.sleep(0.5) */
   blockJobPollMs: number;
+  /** CONF.libvirt.disk_cachemodes, e.g. ["block=unsafe"] */
+  diskCachemodes?: string[];
 }
 
+/** LibvirtDriver.valid_cachemodes */
+const VALID_CACHEMODES: readonly string[] = DISK_CACHE_MODES;
+
 export class LibvirtDriver {
+  /** source type → cache mode, from CONF.libvirt.disk_cachemodes */
+  readonly disk_cachemodes = new Map<string, DiskCacheMode>();
+  private _disk_cachemode: DiskCacheMode | null = null;
+
   constructor(
     readonly _host: Host,
     private readonly store: StateStore,
     private readonly conf: DriverConfig = { virtType: 'kvm', blockJobPollMs: 500 },
-  ) {}
+  ) {
+    // __init__: an invalid item is warned about and skipped
+    for (const modeStr of conf.diskCachemodes ?? []) {
+      const sep = modeStr.indexOf('=');
+      const diskType = sep < 0 ? modeStr : modeStr.slice(0, sep);
+      const cacheMode = sep < 0 ? '' : modeStr.slice(sep + 1);
+      if (!VALID_CACHEMODES.includes(cacheMode)) {
+        LOG.warning(`Invalid cachemode ${cacheMode} specified for disk type ${diskType}.`);
+        continue;
+      }
+      this.disk_cachemodes.set(diskType, cacheMode as DiskCacheMode);
+    }
+  }
+
+  /** disk_cachemode: 'none' where CONF.instances_path takes O_DIRECT, else 'writethrough' */
+  get disk_cachemode(): DiskCacheMode {
+    if (this._disk_cachemode === null) {
+      this._disk_cachemode = 'none';
+      if (!LibvirtDriver._supports_direct_io(join(imagesDir(this.store.path), 'instances'))) this._disk_cachemode = 'writethrough';
+    }
+    return this._disk_cachemode;
+  }
+
+  /** _supports_direct_io: can a file in dirpath be opened with O_DIRECT? */
+  static _supports_direct_io(dirpath: string): boolean {
+    const testfile = join(dirpath, '.directio.test');
+    let fd = -1;
+    try {
+      mkdirSync(dirpath, { recursive: true });
+      fd = openSync(testfile, constants.O_CREAT | constants.O_WRONLY | constants.O_DIRECT);
+      LOG.debug(`Path '${dirpath}' supports direct I/O`);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      LOG.debug(`Path '${dirpath}' does not support direct I/O: '${(e as Error).message}'`);
+      return false;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+      rmSync(testfile, { force: true });
+    }
+  }
+
+  /** _set_cache_mode: CONF.libvirt.disk_cachemodes overrides the disk's cache by source type */
+  _set_cache_mode(conf: { sourceType: string; driverCache: DiskCacheMode }): void {
+    conf.driverCache = this.disk_cachemodes.get(conf.sourceType) ?? conf.driverCache;
+  }
 
   /** get_volume_connector: what Cinder needs to export a volume to this host */
   get_volume_connector(instance: Instance): Connector {
@@ -131,6 +185,7 @@ export class LibvirtDriver {
     const diskInfo: DiskInfo = { dev: diskDev, bus: get_disk_bus_for_disk_dev(this.conf.virtType, diskDev), type: 'disk' };
     this._connect_volume(connectionInfo, diskInfo);
     const conf = getVolumeConfig(connectionInfo, diskInfo);
+    this._set_cache_mode(conf);
     await guest.attach_device(diskXml(conf), true, guest.is_active());
     void ctx;
   }
@@ -162,12 +217,17 @@ export class LibvirtDriver {
     } finally {
       closeSync(fd);
     }
+    // the image backend's libvirt_info takes disk_cachemode, then _set_cache_mode applies
+    const root = { sourceType: 'file', driverCache: this.disk_cachemode };
+    this._set_cache_mode(root);
     const def: DomainDef = {
       name: instanceName(instance),
       uuid: instance.uuid,
       memoryKiB: memoryMb * 1024,
       vcpus,
-      disks: [{ type: 'file', device: 'disk', driverType: 'raw', source: disk, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: null }],
+      disks: [
+        { type: 'file', device: 'disk', driverType: 'raw', source: disk, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: null, cache: root.driverCache },
+      ],
     };
     const guest = await this._host.write_instance_config(formatDomainXml(def));
     await guest._domain.create();

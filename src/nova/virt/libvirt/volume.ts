@@ -1,7 +1,7 @@
 // nova/virt/libvirt/volume/: the volume drivers, chosen by connection_info's
 // driver_volume_type. 'local' (LibvirtVolumeDriver) is a host block path; network
 // types (rbd …) have no source_path, which swap refuses.
-import type { DomainDisk } from '../../../state/types.js';
+import type { DiskCacheMode, DomainDisk } from '../../../state/types.js';
 
 export interface ConnectionInfo {
   driver_volume_type: string;
@@ -25,11 +25,13 @@ export interface GuestDiskConfig {
   targetBus: string;
   serial: string | null;
   driverFormat: 'raw';
+  /** conf.driver_cache: "none" from get_config, then _set_cache_mode's override */
+  driverCache: DiskCacheMode;
 }
 
 /** LibvirtBaseVolumeDriver.get_config + the type-specific part */
 export function getVolumeConfig(info: ConnectionInfo, disk: DiskInfo): GuestDiskConfig {
-  const base = { targetDev: disk.dev, targetBus: disk.bus, serial: info.serial ?? null, driverFormat: 'raw' as const };
+  const base = { targetDev: disk.dev, targetBus: disk.bus, serial: info.serial ?? null, driverFormat: 'raw' as const, driverCache: 'none' as const };
   if (info.driver_volume_type === 'rbd') {
     return { ...base, sourceType: 'network', sourcePath: null, sourceName: String(info.data.name ?? '') };
   }
@@ -56,5 +58,6 @@ export function diskXml(conf: GuestDiskConfig): DomainDisk {
     targetBus: conf.targetBus,
     serial: conf.serial,
     alias: null,
+    cache: conf.driverCache,
   };
 }
