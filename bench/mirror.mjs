@@ -4,7 +4,7 @@
 // drive-mirror (qemu-system-x86_64 -machine none, no guest, QMP on a unix socket, libvirt's
 // exact arguments; QEMU start-up excluded, time from drive-mirror to the pivot).
 //
-//   npx tsc -p tsconfig.json && node bench/mirror.mjs [--runs N] [--keep]
+//   npx tsc -p tsconfig.json && node bench/mirror.mjs [--runs N (default 5)] [--keep]
 //
 // For each case the source image is built once in a temp dir; each copier then writes a
 // fresh target (best of N runs, warm page cache for everyone, `sync` before each timed run
@@ -33,7 +33,7 @@ const MiB = 1 << 20;
 const GiB = 1 << 30;
 const DISK = 'drive-virtio-disk0';
 const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf('--runs') + 1]) || 3;
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
 const KEEP = args.includes('--keep');
 
 const CASES = [
@@ -272,13 +272,14 @@ function hasQemuImg() {
 }
 
 const fmt = (s) => s.toFixed(3);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const MODES = ['unsafe', 'none'];
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'novasim-bench-'));
   const qemuImg = hasQemuImg();
   const qemuSystem = hasQemuSystem();
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${RUNS} runs each (best shown), dir ${dir}`);
+  console.log(`node ${process.version}, ${os.cpus().length} CPUs, ${RUNS} runs each (best shown, novasim's median too; targets judged on the best), dir ${dir}`);
   const results = {};
   try {
     for (const c of CASES) {
@@ -287,6 +288,7 @@ async function main() {
       makeSource(src, c.size, c.extents);
       const best = Object.fromEntries(MODES.map((m) => [m, { total: Infinity, ready: Infinity }]));
       const bestReal = Object.fromEntries(MODES.map((m) => [m, { total: Infinity, ready: Infinity }]));
+      const all = Object.fromEntries(MODES.map((m) => [m, []]));
       let bestCp = Infinity;
       let bestCpSync = Infinity;
       let bestQi = Infinity;
@@ -296,6 +298,7 @@ async function main() {
           if (!sparseEqual(src, dst)) throw new Error(`${c.name}: novasim target differs from source`);
           if (allocated(dst) > allocated(src) + MiB) throw new Error(`${c.name}: novasim target not sparse`);
           if (m.total < best[mode].total) best[mode] = m;
+          all[mode].push(m.total);
           if (qemuSystem) {
             const r = await realMirrorOnce(src, dst, c.size, dir, mode);
             if (!sparseEqual(src, dst)) throw new Error(`${c.name}: QEMU drive-mirror target differs`);
@@ -313,7 +316,7 @@ async function main() {
       for (const mode of MODES) {
         const b = best[mode];
         let line =
-          `${c.name} [cache=${mode}]: novasim ${fmt(b.total)} s (READY ${fmt(b.ready)} s), ` +
+          `${c.name} [cache=${mode}]: novasim ${fmt(b.total)} s (READY ${fmt(b.ready)} s, median ${fmt(median(all[mode]))} s), ` +
           `cp --sparse=always ${fmt(bestCp)} s, ratio ${(b.total / bestCp).toFixed(2)}`;
         if (mode === 'none') line += `, cp --sparse=always + sync --data ${fmt(bestCpSync)} s, ratio ${(b.total / bestCpSync).toFixed(2)}`;
         if (qemuImg && mode === 'unsafe') line += `, qemu-img convert ${fmt(bestQi)} s`;

@@ -21,6 +21,23 @@ const ZERO_BLOCK = 4096;
 const ZEROES = Buffer.alloc(ZERO_BLOCK);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const YIELD_MS = 4;
+/**
+ * How many operations copy at the same instant. QEMU's job keeps up to MAX_IN_FLIGHT
+ * operations in flight; file-posix runs them on its I/O threads. Here they run on libuv's
+ * pool (4 threads): a few more copies than threads keep every thread busy without a trip
+ * through the event loop between a read and the next request, while all 16 at once only
+ * interleave worse (buffered writes to one file serialise on its inode). Measured on
+ * 512 MiB (2 vCPU, interleaved runs, median): 143 ms with 8 at a time, 157 with 6, 160 with
+ * 12, about 190 with 4 or 16; cp 126 ms. The others wait their turn, still in flight as
+ * far as the job's accounting (len, buf-size) goes.
+ */
+const IO_SLOTS = 8;
+/**
+ * The operations' 1 MiB buffers, kept from one operation (and one job) to the next: a
+ * fresh buffer costs a page fault per 4 KiB the first time the kernel copies into it,
+ * which on this kind of VM costs more than the copy itself.
+ */
+const sharedBuffers: Buffer[] = [];
 /** written bytes after which writeback of the target is started in the background */
 const WRITEBACK_AHEAD = 4 << 20;
 
@@ -91,8 +108,10 @@ export class MirrorBlockJob extends Job {
   private cursor = 0;
   private readonly startedAt = performance.now();
 
+  /** buffers of a job whose operations are smaller than MAX_IO_BYTES (a small buf-size) */
   private buffers: Buffer[] = [];
-  private buffersAllocated = 0;
+  private ioBusy = 0;
+  private ioWaiters: Array<() => void> = [];
   private opWaiters: Array<() => void> = [];
   private sleeper: Sleeper | null = null;
   private busyFlag = true;
@@ -549,10 +568,12 @@ export class MirrorBlockJob extends Job {
   private async copyOp(offset: number, bytes: number): Promise<void> {
     this.opsInFlight++;
     this.bytesInFlight += bytes;
-    const buf = this.takeBuffer();
     const wasZero = this.targetZero.allSet(offset, bytes);
     this.targetZero.reset(offset, bytes);
     let done = false;
+    await this.ioSlot();
+    // a buffer only for an operation that copies now: at most IO_SLOTS of them
+    const buf = this.takeBuffer();
     try {
       let errno = this.source.consumeFault('read');
       if (!errno) {
@@ -585,7 +606,8 @@ export class MirrorBlockJob extends Job {
       }
       done = true;
     } finally {
-      this.buffers.push(buf);
+      this.giveBuffer(buf);
+      this.ioSlotDone();
       this.opsInFlight--;
       this.bytesInFlight -= bytes;
       this.inFlightMap.reset(offset, bytes);
@@ -614,12 +636,32 @@ export class MirrorBlockJob extends Job {
       .finally(() => (this.writeback = null));
   }
 
-  private takeBuffer(): Buffer {
-    const b = this.buffers.pop();
-    if (b) return b;
-    this.buffersAllocated++;
-    return Buffer.allocUnsafeSlow(this.maxIoBytes);
+  /** wait for one of the IO_SLOTS */
+  private ioSlot(): Promise<void> {
+    if (this.ioBusy < IO_SLOTS) {
+      this.ioBusy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.ioWaiters.push(resolve));
   }
+
+  /** hand the slot to the next waiting operation */
+  private ioSlotDone(): void {
+    const next = this.ioWaiters.shift();
+    if (next) next();
+    else this.ioBusy--;
+  }
+
+  private takeBuffer(): Buffer {
+    if (this.maxIoBytes === MAX_IO_BYTES) return sharedBuffers.pop() ?? Buffer.allocUnsafeSlow(MAX_IO_BYTES);
+    return this.buffers.pop() ?? Buffer.allocUnsafeSlow(this.maxIoBytes);
+  }
+
+  private giveBuffer(buf: Buffer): void {
+    if (buf.length === MAX_IO_BYTES && sharedBuffers.length < IO_SLOTS) sharedBuffers.push(buf);
+    else if (buf.length !== MAX_IO_BYTES) this.buffers.push(buf);
+  }
+
 
   /** mirror_wait_for_any_operation */
   private waitForAnyOp(): Promise<void> {
@@ -710,23 +752,35 @@ async function writeData(target: RawImage, buf: Buffer, bytes: number, offset: n
     await target.pwrite(buf, bytes, offset);
     return bytes;
   }
+  const runs = dataRuns(buf, bytes);
   let written = 0;
+  for (let i = 0; i < runs.length; i += 2) {
+    const start = runs[i]!;
+    const end = runs[i + 1]!;
+    await target.pwrite(buf, end - start, offset + start, start);
+    written += end - start;
+  }
+  return written;
+}
+
+/**
+ * The runs of buf[0, bytes) that are not all-zero ZERO_BLOCKs, as [start, end, start, end …].
+ * Synchronous and over one kind of array, so V8 compiles the loop to plain loads; most data
+ * blocks are told apart by their first or last byte, without a memcmp.
+ */
+function dataRuns(buf: Uint8Array, bytes: number): number[] {
+  const runs: number[] = [];
   let runStart = -1;
-  for (let p = 0; p <= bytes; p += ZERO_BLOCK) {
+  for (let p = 0; p < bytes; p += ZERO_BLOCK) {
     const n = Math.min(ZERO_BLOCK, bytes - p);
-    // most data blocks are told apart by their first or last byte, without a memcmp
-    const zero = n === 0 || (buf[p] === 0 && buf[p + n - 1] === 0 && buf.compare(ZEROES, 0, n, p, p + n) === 0);
+    const zero = buf[p] === 0 && buf[p + n - 1] === 0 && Buffer.compare(buf.subarray(p, p + n), ZEROES.subarray(0, n)) === 0;
     if (!zero) {
       if (runStart < 0) runStart = p;
     } else if (runStart >= 0) {
-      await target.pwrite(buf, p - runStart, offset + runStart, runStart);
-      written += p - runStart;
+      runs.push(runStart, p);
       runStart = -1;
     }
   }
-  if (runStart >= 0) {
-    await target.pwrite(buf, bytes - runStart, offset + runStart, runStart);
-    written += bytes - runStart;
-  }
-  return written;
+  if (runStart >= 0) runs.push(runStart, bytes);
+  return runs;
 }
