@@ -7,7 +7,9 @@ export type JobProgressEvent =
   | { type: 'job'; phase: 'ready'; domain: string; disk: string; cur: number; end: number; bytesCopied: number; elapsedMs: number }
   | { type: 'job'; phase: 'pivot'; domain: string; disk: string }
   | { type: 'job'; phase: 'done'; domain: string; disk: string; bytesCopied: number; elapsedMs: number }
-  | { type: 'job'; phase: 'cancelled'; domain: string; disk: string; cur: number; end: number };
+  | { type: 'job'; phase: 'cancelled'; domain: string; disk: string; cur: number; end: number }
+  /** BLOCK_JOB_COMPLETED with an error: the job ended on an I/O error (on-*-error report) */
+  | { type: 'job'; phase: 'failed'; domain: string; disk: string; cur: number; end: number; error: string };
 
 /** The end of one RPC cast handled by nova-compute. */
 export type ComputeEvent =

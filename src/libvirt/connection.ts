@@ -88,7 +88,8 @@ export class LibvirtConnection {
     readonly store: StateStore,
     private readonly opts: LibvirtOptions = {},
   ) {
-    this.qemu = new QemuHost((uuid, ev) => this.handleQemuEvent(uuid, ev), opts.startGuest);
+    // a QEMU is started with the domain's `nova-sim blkdebug` rules as the state holds them then
+    this.qemu = new QemuHost((uuid, ev) => this.handleQemuEvent(uuid, ev), opts.startGuest, (d) => (this.store.read().blkdebug ?? []).filter((r) => r.server === d.uuid));
     this.persistIntervalMs = opts.persistIntervalMs ?? 250;
     this.progressIntervalMs = opts.progressIntervalMs ?? 100;
   }
@@ -191,7 +192,7 @@ export class LibvirtConnection {
       case 'BLOCK_JOB_COMPLETED': {
         const failed = typeof ev.data.error === 'string';
         const pivoted = job.pivoting && !failed;
-        this.background(this.finishJob(job, pivoted ? 'completed' : failed ? 'failed' : 'cancelled', pivoted));
+        this.background(this.finishJob(job, pivoted ? 'completed' : failed ? 'failed' : 'cancelled', pivoted, failed ? String(ev.data.error) : undefined));
         break;
       }
       case 'BLOCK_JOB_CANCELLED':
@@ -208,7 +209,7 @@ export class LibvirtConnection {
     return { cur: s.offset, end: s.len, bytesCopied: s.bytesCopied, elapsedMs: s.elapsedMs };
   }
 
-  private async finishJob(job: LiveJob, how: 'completed' | 'cancelled' | 'failed', pivoted: boolean): Promise<void> {
+  private async finishJob(job: LiveJob, how: 'completed' | 'cancelled' | 'failed', pivoted: boolean, error?: string): Promise<void> {
     clearInterval(job.timer);
     const snap = this.snapshot(job);
     this.jobs.delete(this.jobKey(job.domainUuid, job.dev));
@@ -228,6 +229,7 @@ export class LibvirtConnection {
       });
     } finally {
       if (pivoted) this.opts.notify?.({ type: 'job', phase: 'done', domain: job.domainName, disk: job.dev, bytesCopied: snap.bytesCopied, elapsedMs: snap.elapsedMs });
+      else if (error !== undefined) this.opts.notify?.({ type: 'job', phase: 'failed', domain: job.domainName, disk: job.dev, cur: snap.cur, end: snap.end, error });
       else this.opts.notify?.({ type: 'job', phase: 'cancelled', domain: job.domainName, disk: job.dev, cur: snap.cur, end: snap.end });
       job.end(how);
     }

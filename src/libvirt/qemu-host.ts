@@ -4,12 +4,14 @@
 // files, so nothing of the guest is lost by that. Every QMP exchange is written to the
 // qemu-monitor log, as libvirtd's monitor debug log records it.
 import { getLogger } from '../common/log.js';
-import type { Domain } from '../state/types.js';
+import type { BlkdebugRule, Domain } from '../state/types.js';
 import { QemuProcess } from '../qemu/process.js';
+import { armBlkdebug, type BlkdebugLog, type DriveRule } from '../qemu/blkdebug.js';
 import type { DriveSpec, QmpCommand, QmpEvent, QmpReply } from '../qemu/types.js';
 import { instrument, tracer, type SpanSpec } from '../trace/tracer.js';
 
 const QMP_LOG = getLogger('libvirt.qemu.qemu_monitor', 'qemu-monitor');
+const BLKDEBUG_LOG = getLogger('qemu.blkdebug', 'qemu');
 
 // --trace: a QMP command is a span in QEMU named after the handler that runs it; an event
 // is an instant under whatever libvirt is doing when it arrives
@@ -33,6 +35,36 @@ export function drivesOf(domain: Domain): DriveSpec[] {
       // qemuBuildDriveStr: cache=… unless libvirt's 'default' (QEMU's own default, writeback)
       ...(d.cache && d.cache !== 'default' ? { cache: d.cache } : {}),
     }));
+}
+
+/** the blkdebug rules (`nova-sim blkdebug`) a domain's QEMU is started with */
+export type BlkdebugRules = (domain: Domain) => readonly BlkdebugRule[];
+
+/** a rule of the state names a disk (vdb); QEMU's blkdebug config names the drive */
+function blkdebugRulesOf(domain: Domain, rules: readonly BlkdebugRule[]): DriveRule[] {
+  const out: DriveRule[] = [];
+  for (const rule of rules) {
+    const disk = domain.def.disks.find((d) => d.targetDev === rule.disk && d.alias && d.type !== 'network');
+    if (!disk) {
+      blkdebugLog(domain).warning(`no drive for disk ${rule.disk}: rule skipped`);
+      continue;
+    }
+    out.push({ ...rule, device: driveId(disk.alias as string), label: `${rule.disk} (${driveId(disk.alias as string)})` });
+  }
+  return out;
+}
+
+/** arms the state's rules for a domain on its just-started QEMU; firings go to qemu.log */
+export function armDomainBlkdebug(domain: Domain, proc: QemuProcess, rules: readonly BlkdebugRule[]): void {
+  armBlkdebug(proc, blkdebugRulesOf(domain, rules), blkdebugLog(domain));
+}
+
+function blkdebugLog(domain: Domain): BlkdebugLog {
+  const extra = { instance: domain.uuid };
+  return {
+    info: (msg) => BLKDEBUG_LOG.info(`${domain.name}: blkdebug: ${msg}`, extra),
+    warning: (msg) => BLKDEBUG_LOG.warning(`${domain.name}: blkdebug: ${msg}`, extra),
+  };
 }
 
 /** libvirt's handle on one QEMU monitor */
@@ -71,6 +103,8 @@ export class QemuHost {
   constructor(
     private readonly onEvent: (domainUuid: string, ev: QmpEvent) => void,
     private readonly startGuest?: GuestStarter,
+    /** the `nova-sim blkdebug` rules to arm on a domain's QEMU when it starts */
+    private readonly blkdebugRules?: BlkdebugRules,
   ) {}
 
   /** the monitor of a running domain (qemuDomainObjEnterMonitor); a new monitor
@@ -99,6 +133,8 @@ export class QemuHost {
       this.onEvent(domain.uuid, ev);
     });
     try {
+      const rules = this.blkdebugRules?.(domain) ?? [];
+      if (rules.length) armDomainBlkdebug(domain, proc, rules);
       await m.qmp({ execute: 'qmp_capabilities' });
       // the guest runs (and writes to its disks) for as long as this process hosts it
       const stopGuest = domain.state === 'running' ? await this.startGuest?.(domain, proc) : null;

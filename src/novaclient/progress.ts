@@ -118,6 +118,9 @@ export class SwapFollower {
             this.cancelled = true;
             this.setPhase('cancelled', `block job on ${ev.disk} cancelled at ${humanBytes(ev.cur)}/${humanBytes(ev.end)}`);
             break;
+          case 'failed':
+            this.setPhase('failed', `block job on ${ev.disk} failed at ${humanBytes(ev.cur)}/${humanBytes(ev.end)}: ${ev.error}`);
+            break;
         }
         break;
       case 'compute-start':

@@ -38,7 +38,7 @@ const SUBCOMMANDS: Record<string, ParserSpec> = {
         metavar: '<service>',
         nargs: '*',
         default: [],
-        help: 'nova-api, nova-compute, cinder-api, cinder-volume, libvirtd or qemu-monitor. Default: all.',
+        help: "nova-api, nova-compute, cinder-api, cinder-volume, libvirtd, qemu-monitor or qemu (the guest's and blkdebug's). Default: all.",
       },
       { flags: ['--request-id'], dest: 'request_id', metavar: '<request-id>', default: null, help: 'Only the records of this request (req-… as nova-api returned it).' },
       { flags: ['-f', '--follow'], dest: 'follow', action: 'store_true', default: false, help: 'Keep printing records as the services write them, until Ctrl-C (exit 0).' },
@@ -58,6 +58,30 @@ const SUBCOMMANDS: Record<string, ParserSpec> = {
         default: null,
         help: 'New value; a list takes comma-separated items ("" empties it). nova-compute reads it when it next starts.',
       },
+    ],
+  },
+  blkdebug: {
+    prog: 'nova-sim blkdebug',
+    description: "Make the block job's I/O on a server's disk misbehave (blkdebug-style rules), or list/clear the rules.",
+    epilog:
+      'Rules stay in the state until --clear and are armed whenever a process starts the QEMU of the server ' +
+      '(nova volume-update, nova-sim guest-load --run); --count counts within that QEMU.',
+    args: [
+      HELP,
+      STATE,
+      { dest: 'server', metavar: '<server>', help: 'Name or ID of the server.' },
+      { dest: 'disk', metavar: '<disk>', nargs: '?', default: null, help: 'Target of the disk, e.g. vdb (needed to set a rule). Default: every disk.' },
+      {
+        flags: ['--delay'],
+        dest: 'delay',
+        metavar: '<event=ms>',
+        default: null,
+        help: "Hold the job's requests at the event for that many ms: flush_to_disk (the target flush, e.g. before READY) or write_aio (target writes).",
+      },
+      { flags: ['--inject-error'], dest: 'inject_error', metavar: '<read|write>', default: null, help: "Fail the job's source reads (read) or target writes (write)." },
+      { flags: ['--errno'], dest: 'errno', metavar: '<EIO|ENOSPC>', default: null, help: 'The error --inject-error gives. Default: EIO.' },
+      { flags: ['--count'], dest: 'count', metavar: '<n>', default: null, help: 'Only the first n requests. Default: every one.' },
+      { flags: ['--clear'], dest: 'clear', action: 'store_true', default: false, help: "Remove the server's rules (on the disk, if given)." },
     ],
   },
   ...SIM_SUBCOMMANDS,
@@ -104,6 +128,22 @@ export async function simMain(argv: string[], out = (t: string) => void process.
       const config = await import('../novasim/config.js');
       const option = ns.option as string | null;
       out(ns.value === null ? config.showConfig(statePath, option ?? undefined) : await config.setConfig(statePath, option as string, ns.value as string));
+      return 0;
+    }
+    if (name === 'blkdebug') {
+      await ensureState(statePath, err);
+      const { blkdebugCommand } = await import('../novasim/blkdebug.js');
+      out(
+        await blkdebugCommand(statePath, {
+          server: ns.server as string,
+          disk: ns.disk as string | null,
+          delay: ns.delay as string | null,
+          injectError: ns.inject_error as string | null,
+          errno: ns.errno as string | null,
+          count: ns.count as string | null,
+          clear: ns.clear as boolean,
+        }),
+      );
       return 0;
     }
     const world = await loadWorld();

@@ -10,6 +10,8 @@ import { logsDir } from '../state/paths.js';
 
 /** the services of the embedded cloud that write a log, in the order of the swap path */
 export const SERVICES = ['nova-api', 'nova-compute', 'cinder-api', 'cinder-volume', 'libvirtd', 'qemu-monitor'] as const;
+/** services that log only when something happens to them (the guest, blkdebug rules) */
+const OCCASIONAL = ['qemu'];
 
 /** One log record: its first line and the lines that continue it (LOG.exception's text). */
 export interface LogEntry {
@@ -30,7 +32,8 @@ export function knownServices(statePath: string): string[] {
         .filter((f) => f.endsWith('.log'))
         .map((f) => f.slice(0, -'.log'.length))
     : [];
-  return [...SERVICES, ...found.filter((s) => !(SERVICES as readonly string[]).includes(s)).sort()];
+  const listed: readonly string[] = [...SERVICES, ...OCCASIONAL];
+  return [...listed, ...found.filter((s) => !listed.includes(s)).sort()];
 }
 
 export function checkServices(statePath: string, services: string[]): string[] {

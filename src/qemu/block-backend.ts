@@ -145,8 +145,12 @@ export class BlockBackend {
   consumeFault(op: 'read' | 'write'): string | null {
     if (this.faults[op] <= 0) return null;
     this.faults[op]--;
+    this.onFault?.(op, this.faults.errno);
     return this.faults.errno;
   }
+
+  /** told each time an injected fault is handed to the job (blkdebug's rule firing) */
+  onFault: ((op: 'read' | 'write', errno: string) => void) | null = null;
 
   private async waitWhileQuiesced(): Promise<void> {
     // a drained section may begin again before a released request runs: check each time

@@ -246,6 +246,8 @@ export interface State {
   guestLoads?: GuestLoad[];
   /** nova.conf options set with `nova-sim config` (absent: every option at its default) */
   novaConf?: NovaConf;
+  /** blkdebug-style rules for block jobs, set with `nova-sim blkdebug` (absent: none) */
+  blkdebug?: BlkdebugRule[];
 }
 
 /** The nova.conf options novasim honours, by section */
@@ -254,4 +256,41 @@ export interface NovaConf {
     /** [libvirt] disk_cachemodes: "source_type=cache_mode" items, e.g. ["block=unsafe"] */
     disk_cachemodes: string[];
   };
+}
+
+/** the blkdebug events a --delay rule can hold (the block job's I/O to its target) */
+export const BLKDEBUG_EVENTS = ['write_aio', 'flush_to_disk'] as const;
+export type BlkdebugEventName = (typeof BLKDEBUG_EVENTS)[number];
+/** the block job's operations an --inject-error rule fails: source reads, target writes */
+export const BLKDEBUG_OPS = ['read', 'write'] as const;
+export const BLKDEBUG_ERRNOS = ['EIO', 'ENOSPC'] as const;
+
+/**
+ * One `nova-sim blkdebug` rule: how the block job's I/O on one disk of a server misbehaves.
+ * Like the rules of a blkdebug config file, each is armed afresh whenever a host process
+ * starts the domain's QEMU; `count` counts within that QEMU.
+ */
+export type BlkdebugRule = BlkdebugDelayRule | BlkdebugErrorRule;
+
+interface BlkdebugRuleBase {
+  /** the instance (= domain) uuid */
+  server: string;
+  /** the disk's target, e.g. vdb (QEMU's drive is drive-<alias> of that disk) */
+  disk: string;
+  /** the rule applies to the first `count` requests only (null: every time) */
+  count: number | null;
+}
+
+/** hold each of the job's requests at `event` for `ms` before it runs */
+export interface BlkdebugDelayRule extends BlkdebugRuleBase {
+  action: 'delay';
+  event: BlkdebugEventName;
+  ms: number;
+}
+
+/** fail the job's `op` (source reads, or target writes) with `errno` */
+export interface BlkdebugErrorRule extends BlkdebugRuleBase {
+  action: 'error';
+  op: (typeof BLKDEBUG_OPS)[number];
+  errno: (typeof BLKDEBUG_ERRNOS)[number];
 }

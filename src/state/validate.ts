@@ -1,6 +1,6 @@
 // Structural check of a state file before anyone trusts it: a wrong or truncated file is
 // refused with the path of the first bad field, never half-used.
-import { DISK_CACHE_MODES, SCHEMA_VERSION } from './types.js';
+import { BLKDEBUG_ERRNOS, BLKDEBUG_EVENTS, BLKDEBUG_OPS, DISK_CACHE_MODES, SCHEMA_VERSION } from './types.js';
 
 type Check = (v: unknown, path: string) => string | null;
 
@@ -182,14 +182,35 @@ const guestLoad = record({
 
 const novaConfCheck = record({ libvirt: record({ disk_cachemodes: arrayOf(str) }) });
 
+const nonNegInt: Check = (v, p) => int(v, p) ?? ((v as number) >= 0 ? null : `${p} must not be negative`);
+const positiveIntOrNull: Check = (v, p) => intOrNull(v, p) ?? (v === null || (v as number) > 0 ? null : `${p} must be positive`);
+const blkdebugBase = { server: str, disk: str, count: positiveIntOrNull };
+const blkdebugDelay = record({ ...blkdebugBase, event: oneOf(...BLKDEBUG_EVENTS), ms: nonNegInt });
+const blkdebugError = record({ ...blkdebugBase, op: oneOf(...BLKDEBUG_OPS), errno: oneOf(...BLKDEBUG_ERRNOS) });
+/** a blkdebug rule: the fields its action needs */
+const blkdebugRule: Check = (v, p) => {
+  const e = obj(v, p);
+  if (e) return e;
+  const o = v as { action?: unknown };
+  if (!('action' in o)) return `${p}.action is missing`;
+  const a = oneOf('delay', 'error')(o.action, `${p}.action`);
+  if (a) return a;
+  return (v as { action: string }).action === 'delay' ? blkdebugDelay(v, p) : blkdebugError(v, p);
+};
+
 /** Returns the first problem found, or null when the document has the state's shape. */
 export function validateState(doc: unknown): string | null {
   const problem = stateCheck(doc, 'state');
   if (problem) return problem;
   // an optional field: files written before guest workloads existed have none
-  const { guestLoads, novaConf } = doc as { guestLoads?: unknown; novaConf?: unknown };
+  const { guestLoads, novaConf, blkdebug } = doc as { guestLoads?: unknown; novaConf?: unknown; blkdebug?: unknown };
   if (guestLoads !== undefined) {
     const p = arrayOf(guestLoad)(guestLoads, 'state.guestLoads');
+    if (p) return p;
+  }
+  // optional too: files written before `nova-sim blkdebug` existed have no rules
+  if (blkdebug !== undefined) {
+    const p = arrayOf(blkdebugRule)(blkdebug, 'state.blkdebug');
     if (p) return p;
   }
   return novaConf === undefined ? null : novaConfCheck(novaConf, 'state.novaConf');

@@ -43,7 +43,7 @@ describe('nova-sim logs', () => {
     const r = sim(['logs', 'nova-scheduler']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "ERROR (CommandError): No such service: 'nova-scheduler'. The services that log are: nova-api, nova-compute, cinder-api, cinder-volume, libvirtd, qemu-monitor.\n",
+      "ERROR (CommandError): No such service: 'nova-scheduler'. The services that log are: nova-api, nova-compute, cinder-api, cinder-volume, libvirtd, qemu-monitor, qemu.\n",
     );
   });
 
