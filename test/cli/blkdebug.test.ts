@@ -4,20 +4,14 @@
 // I/O error of the block job — each failing cleanly and rolling back. Built binaries
 // against a temporary state (npm run build first).
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { digest, sameBytes, SERVERS, VOLS } from '../support/world.js';
-import { build, tableRows, World } from './helpers.js';
+import { build, tableRows, World, worldPerTest } from './helpers.js';
 
 beforeAll(() => build());
 
-let w: World;
-beforeEach(() => {
-  w = new World();
-  expect(w.sim(['init', '--state', w.state]).code).toBe(0);
-});
-afterEach(() => w.cleanup());
-
-const sim = (...args: string[]) => w.sim([...args, '--state', w.state]);
+let w!: World;
+const sim = worldPerTest((x) => (w = x));
 const state = () => JSON.parse(readFileSync(w.state, 'utf8'));
 const path = (volume: string) => sim('volume-path', volume).stdout.trim();
 const vdbSource = () => state().libvirt.domains.find((d: { uuid: string }) => d.uuid === SERVERS.web1).def.disks.find((d: { targetDev: string }) => d.targetDev === 'vdb').source as string;

@@ -2,18 +2,12 @@
 // stack (the disk's <driver cache=…>, the QEMU drive's flags, the mirror's flush). Built
 // binaries against a temporary state.
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sameBytes } from '../support/world.js';
-import { World } from './helpers.js';
+import { World, worldPerTest } from './helpers.js';
 
-let w: World;
-beforeEach(() => {
-  w = new World();
-  expect(w.sim(['init', '--state', w.state]).code).toBe(0);
-});
-afterEach(() => w.cleanup());
-
-const sim = (...args: string[]) => w.sim([...args, '--state', w.state]);
+let w!: World;
+const sim = worldPerTest((x) => (w = x));
 const HELP_LINE = '# Specific cachemodes to use for different disk types e.g: file=directsync,block=none (list value)';
 const vdbDriver = () => sim('virsh', 'dumpxml', 'web-1').stdout.split('<disk ')[2]!.match(/<driver [^>]*>/)![0];
 

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 
 export const NOVA = fileURLToPath(new URL('../../bin/nova.cjs', import.meta.url));
 export const NOVA_SIM = fileURLToPath(new URL('../../bin/nova-sim.cjs', import.meta.url));
@@ -64,6 +65,25 @@ export class World {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A fresh default world (`nova-sim init`) for each test of the file, handed to `use`, and
+ * removed after the test; returns `nova-sim ARGS --state <that world>`.
+ */
+export function worldPerTest(use: (w: World) => void): (...args: string[]) => Result {
+  let current: World | null = null;
+  beforeEach(() => {
+    current = new World();
+    const r = current.sim(['init', '--state', current.state]);
+    if (r.code !== 0) throw new Error(`nova-sim init failed: ${r.stderr}`);
+    use(current);
+  });
+  afterEach(() => current?.cleanup());
+  return (...args) => {
+    if (!current) throw new Error('no world outside a test');
+    return current.sim([...args, '--state', current.state]);
+  };
 }
 
 /** The CLI tests run the bundle that `npm run build` makes (npm test builds first). Building

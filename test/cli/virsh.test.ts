@@ -2,17 +2,11 @@
 // (npm run build first). virsh's output is virsh's own (vsh-table.c, virshPrintJobProgress).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NOVA, NOVA_SIM, World } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { NOVA, NOVA_SIM, World, worldPerTest } from './helpers.js';
 
-let w: World;
-beforeEach(() => {
-  w = new World();
-  expect(w.sim(['init', '--state', w.state]).code).toBe(0);
-});
-afterEach(() => w.cleanup());
-
-const sim = (...args: string[]) => w.sim([...args, '--state', w.state]);
+let w!: World;
+const sim = worldPerTest((x) => (w = x));
 
 describe('nova-sim virsh', () => {
   it('list / list --all: the vshTable layout', () => {
