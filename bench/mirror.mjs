@@ -294,23 +294,30 @@ async function main() {
         t[`qemu-${m}`] = [];
         t[`qemuReady-${m}`] = [];
       }
+      // each novasim run is followed at once by its baseline (cp, or cp + sync for the mode
+      // that flushes), so a pair sees the same machine: the ratio reported is the median of
+      // the pairs' ratios
+      const novasim = async (mode) => {
+        const m = await mirrorOnce(src, dst, c.size, mode);
+        if (!sparseEqual(src, dst)) throw new Error(`${c.name}: novasim target differs from source`);
+        if (allocated(dst) > allocated(src) + MiB) throw new Error(`${c.name}: novasim target not sparse`);
+        t[`novasim-${mode}`].push(m.total);
+        t[`ready-${mode}`].push(m.ready);
+      };
       for (let i = 0; i < RUNS; i++) {
-        for (const mode of MODES) {
-          const m = await mirrorOnce(src, dst, c.size, mode);
-          if (!sparseEqual(src, dst)) throw new Error(`${c.name}: novasim target differs from source`);
-          if (allocated(dst) > allocated(src) + MiB) throw new Error(`${c.name}: novasim target not sparse`);
-          t[`novasim-${mode}`].push(m.total);
-          t[`ready-${mode}`].push(m.ready);
-          if (qemuSystem) {
+        await novasim('unsafe');
+        t.cp.push(timeCommand('cp', ['--sparse=always', src, dst], dst));
+        if (!sparseEqual(src, dst)) throw new Error(`${c.name}: cp target differs`);
+        await novasim('none');
+        t.cpSync.push(timeCommand('cp', ['--sparse=always', src, dst], dst, ['sync', ['--data', dst]]));
+        if (qemuSystem) {
+          for (const mode of MODES) {
             const r = await realMirrorOnce(src, dst, c.size, dir, mode);
             if (!sparseEqual(src, dst)) throw new Error(`${c.name}: QEMU drive-mirror target differs`);
             t[`qemu-${mode}`].push(r.total);
             t[`qemuReady-${mode}`].push(r.ready);
           }
         }
-        t.cp.push(timeCommand('cp', ['--sparse=always', src, dst], dst));
-        if (!sparseEqual(src, dst)) throw new Error(`${c.name}: cp target differs`);
-        t.cpSync.push(timeCommand('cp', ['--sparse=always', src, dst], dst, ['sync', ['--data', dst]]));
         if (qemuImg) {
           t.qi.push(timeCommand('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', src, dst], dst));
           if (!sparseEqual(src, dst)) throw new Error(`${c.name}: qemu-img target differs`);
@@ -318,39 +325,50 @@ async function main() {
       }
       const best = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, Math.min(...xs)]));
       const med = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, median(xs)]));
+      // the median of the per-run ratios novasim / its paired baseline
+      const paired = (a, b) => median(t[a].map((x, i) => x / t[b][i]));
+      const pairedRatio = { unsafe: paired('novasim-unsafe', 'cp'), none: paired('novasim-none', 'cpSync') };
       const both = (k) => `${fmt(best[k])} s (median ${fmt(med[k])} s)`;
       for (const mode of MODES) {
         let line =
           `${c.name} [cache=${mode}]: novasim ${both(`novasim-${mode}`)}, ` +
-          `cp --sparse=always ${both('cp')}, ratio ${(best[`novasim-${mode}`] / best.cp).toFixed(2)} (medians ${(med[`novasim-${mode}`] / med.cp).toFixed(2)})`;
+          `cp --sparse=always ${both('cp')}, ratio ${(best[`novasim-${mode}`] / best.cp).toFixed(2)}` +
+          (mode === 'unsafe' ? ` (paired runs: median ${pairedRatio.unsafe.toFixed(2)})` : '');
         if (mode === 'none') {
-          line += `, cp --sparse=always + sync --data ${both('cpSync')}, ratio ${(best[`novasim-${mode}`] / best.cpSync).toFixed(2)} (medians ${(med[`novasim-${mode}`] / med.cpSync).toFixed(2)})`;
+          line += `, cp --sparse=always + sync --data ${both('cpSync')}, ratio ${(best[`novasim-${mode}`] / best.cpSync).toFixed(2)} (paired runs: median ${pairedRatio.none.toFixed(2)})`;
         }
         if (qemuImg && mode === 'unsafe') line += `, qemu-img convert ${both('qi')}`;
         if (qemuSystem) line += `, QEMU drive-mirror ${both(`qemu-${mode}`)}`;
         console.log(line);
       }
-      results[c.name] = { best, med };
+      results[c.name] = { best, med, pairedRatio };
       fs.rmSync(src, { force: true });
       fs.rmSync(dst, { force: true });
     }
     console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MiB`);
-    // the targets of the issue, judged on this run's figures: on the best runs and on the medians
+    // the targets of the issue, judged on this run's figures: on the best runs, and on the
+    // medians (of the paired ratios, for the targets relative to cp)
     const sparse = results['1GiB-sparse-100MiB'];
     const dense = results['512MiB-dense'];
     const huge = results['100GiB-sparse-10MiB'];
     const judge = (name, test, show) => {
       const b = test('best');
       const m = test('med');
-      return `${name}: ${b.ok ? 'met' : 'NOT met'} on the best runs (${show(b.v)}), ${m.ok ? 'met' : 'NOT met'} on the medians (${show(m.v)})`;
+      return `${name}: ${b.ok ? 'met' : 'NOT met'} on the best runs (${show(b.v)}), ${m.ok ? 'met' : 'NOT met'} at the median (${show(m.v)})`;
     };
     const x = (v) => `${v.toFixed(2)}x`;
     for (const mode of MODES) {
       const [baseName, base] = mode === 'none' ? ['cp + sync --data', 'cpSync'] : ['cp', 'cp'];
       const n = `novasim-${mode}`;
       const lines = [
-        judge(`sparse 1 GiB within 2x of ${baseName}`, (k) => ({ v: sparse[k][n] / sparse[k][base], ok: sparse[k][n] <= 2 * sparse[k][base] }), x),
-        judge(`dense throughput >= 0.8x ${baseName}'s`, (k) => ({ v: dense[k][base] / dense[k][n], ok: dense[k][base] / dense[k][n] >= 0.8 }), x),
+        judge(`sparse 1 GiB within 2x of ${baseName}`, (k) => {
+          const v = k === 'best' ? sparse.best[n] / sparse.best[base] : sparse.pairedRatio[mode];
+          return { v, ok: v <= 2 };
+        }, x),
+        judge(`dense throughput >= 0.8x ${baseName}'s`, (k) => {
+          const v = k === 'best' ? dense.best[base] / dense.best[n] : 1 / dense.pairedRatio[mode];
+          return { v, ok: v >= 0.8 };
+        }, x),
         judge('100 GiB under 3 s', (k) => ({ v: huge[k][n], ok: huge[k][n] < 3 }), (v) => `${fmt(v)} s`),
       ];
       if (qemuSystem) {

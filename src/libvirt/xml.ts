@@ -46,7 +46,8 @@ export function formatDomainXml(def: DomainDef, opts: FormatOptions = {}): strin
   ];
   for (const d of def.disks) {
     lines.push(`    <disk type='${d.type}' device='${d.device}'>`);
-    const cache = d.cache ? ` cache='${d.cache}'` : '';
+    // libvirt reads cache='default' as no mode at all, and writes nothing back
+    const cache = d.cache && d.cache !== 'default' ? ` cache='${d.cache}'` : '';
     lines.push(`      <driver name='qemu' type='${d.driverType}'${cache}/>`);
     lines.push(`      <source ${sourceAttr(d)}/>`);
     if (opts.live) lines.push(`      <backingStore/>`);

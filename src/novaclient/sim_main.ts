@@ -176,6 +176,17 @@ export async function run(): Promise<void> {
     process.stderr.write('... terminating nova-sim\n');
     process.exit(130);
   });
+  // SIGTERM (kill PID) and SIGHUP (a closed terminal) stop a guest load run the way Ctrl-C
+  // does, as they end a swap in nova: dying at once would leave up to 250 ms of landed
+  // writes unrecorded, and --verify would then fail. Otherwise a command that follows
+  // (logs -f) handles them itself; anything else ends as the signal would end it.
+  for (const [sig, n] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(sig, () => {
+      if (interruptCurrent()) return;
+      if (process.listenerCount(sig) > 1) return;
+      process.exit(128 + n);
+    });
+  }
   process.exitCode = await simMain(process.argv.slice(2));
   process.exit(process.exitCode);
 }

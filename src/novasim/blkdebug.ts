@@ -15,6 +15,7 @@ import { strerror } from '../qemu/errors.js';
 import { StateStore } from '../state/store.js';
 import {
   BLKDEBUG_ERRNOS,
+  BLKDEBUG_MAX_DELAY_MS,
   BLKDEBUG_EVENTS,
   BLKDEBUG_OPS,
   type BlkdebugErrorRule,
@@ -26,7 +27,7 @@ import {
 import { findServer } from './guest-load.js';
 
 /** the longest a --delay may hold one request: a held request also holds a cancel */
-export const MAX_DELAY_MS = 60_000;
+export const MAX_DELAY_MS = BLKDEBUG_MAX_DELAY_MS;
 
 /** what each event / operation is, in the block job's words */
 const EVENT_TEXT: Record<BlkdebugEventName, string> = {
@@ -150,10 +151,14 @@ interface Target {
   disk: string | null;
 }
 
-/** the server (name or uuid) and, if given, one of its disks (a drive of its domain) */
-function resolve(s: State, ref: string, disk: string | null): Target {
+/** the server (name or uuid) and, if given, one of its disks (a drive of its domain); with
+ * `ruled`, also a disk the domain no longer has but rules still name (detached after the
+ * rule was set): those rules are listed by `SERVER` alone, so they must be listable and
+ * clearable by `SERVER DISK` too */
+function resolve(s: State, ref: string, disk: string | null, ruled = false): Target {
   const inst = findServer(s, ref);
   if (disk === null) return { inst, disk };
+  if (ruled && (s.blkdebug ?? []).some((r) => r.server === inst.uuid && r.disk === disk)) return { inst, disk };
   const dom = s.libvirt.domains.find((d) => d.uuid === inst.uuid);
   if (!dom) throw commandError(`Server ${inst.name} has no domain (${instanceName(inst)})`);
   const disks = [...dom.def.disks, ...(dom.persistentDef?.disks ?? [])];
@@ -200,17 +205,17 @@ export async function setRule(statePath: string, ref: string, disk: string, spec
 /** the server's rules (on one disk, or all), one line each */
 export function listRules(statePath: string, ref: string, disk: string | null): string {
   const s = new StateStore(statePath).read();
-  return listing(s, resolve(s, ref, disk));
+  return listing(s, resolve(s, ref, disk, true));
 }
 
 /** --clear: removes the server's rules (on one disk, or all) */
 export async function clearRules(statePath: string, ref: string, disk: string | null): Promise<string> {
   const store = new StateStore(statePath);
   // checked before the transaction: a bad reference writes nothing
-  const t0 = resolve(store.read(), ref, disk);
+  const t0 = resolve(store.read(), ref, disk, true);
   if (!rulesOf(store.read(), t0).length) return `No blkdebug rules for ${t0.inst.name}${disk ? ` ${disk}` : ''}\n`;
   return store.update((s) => {
-    const t = resolve(s, ref, disk);
+    const t = resolve(s, ref, disk, true);
     const gone = rulesOf(s, t);
     const rest = (s.blkdebug ?? []).filter((r) => !gone.includes(r));
     if (rest.length) s.blkdebug = rest;

@@ -4,7 +4,7 @@
 // in oslo-config-generator's sample file.
 import { SimError } from '../common/errors.js';
 import { StateStore } from '../state/store.js';
-import { DISK_CACHE_MODES, type NovaConf, type State } from '../state/types.js';
+import { diskCachemodeProblem, type NovaConf, type State } from '../state/types.js';
 
 interface OptionSpec {
   section: keyof NovaConf;
@@ -24,14 +24,7 @@ const OPTIONS: OptionSpec[] = [
     name: 'disk_cachemodes',
     kind: 'list',
     help: 'Specific cachemodes to use for different disk types e.g: file=directsync,block=none',
-    checkItem: (item) => {
-      const sep = item.indexOf('=');
-      if (sep <= 0) return `'${item}' is not of the form <disk type>=<cache mode>`;
-      const mode = item.slice(sep + 1);
-      // Nova's own words (it logs them and skips the item; here the item is refused)
-      if (!(DISK_CACHE_MODES as readonly string[]).includes(mode)) return `Invalid cachemode ${mode} specified for disk type ${item.slice(0, sep)}.`;
-      return null;
-    },
+    checkItem: diskCachemodeProblem,
     get: (conf) => conf.libvirt.disk_cachemodes,
     set: (conf, value) => {
       conf.libvirt.disk_cachemodes = value;

@@ -340,10 +340,12 @@ export async function ensureWorld(store: StateStore, onNotice?: (line: string) =
 export async function initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }> {
   const fx = loadFixture(fixture);
   const store = new Store(statePath);
-  if (!force && existsSync(statePath)) throw new StateExists(statePath);
-  const created = await store.create(() => materialize(statePath, fx), force);
-  if (!created) throw new StateExists(statePath);
-  return { created, path: statePath };
+  const existed = existsSync(statePath);
+  if (!force && existed) throw new StateExists(statePath);
+  const written = await store.create(() => materialize(statePath, fx), force);
+  if (!written) throw new StateExists(statePath);
+  // sim_main prints "Replaced" for a world that was there before
+  return { created: !existed, path: statePath };
 }
 
 export class CommandError extends SimError {

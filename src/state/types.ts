@@ -264,6 +264,18 @@ export type BlkdebugEventName = (typeof BLKDEBUG_EVENTS)[number];
 /** the block job's operations an --inject-error rule fails: source reads, target writes */
 export const BLKDEBUG_OPS = ['read', 'write'] as const;
 export const BLKDEBUG_ERRNOS = ['EIO', 'ENOSPC'] as const;
+/** the longest --delay (a cancel waits for the held request) */
+export const BLKDEBUG_MAX_DELAY_MS = 60_000;
+
+/** what is wrong with a [libvirt] disk_cachemodes item ("<disk type>=<cache mode>"), or null */
+export function diskCachemodeProblem(item: string): string | null {
+  const sep = item.indexOf('=');
+  if (sep <= 0) return `'${item}' is not of the form <disk type>=<cache mode>`;
+  const mode = item.slice(sep + 1);
+  // Nova's own words (Nova logs them and skips the item)
+  if (!(DISK_CACHE_MODES as readonly string[]).includes(mode)) return `Invalid cachemode ${mode} specified for disk type ${item.slice(0, sep)}.`;
+  return null;
+}
 
 /**
  * One `nova-sim blkdebug` rule: how the block job's I/O on one disk of a server misbehaves.

@@ -1,6 +1,6 @@
 // Structural check of a state file before anyone trusts it: a wrong or truncated file is
 // refused with the path of the first bad field, never half-used.
-import { BLKDEBUG_ERRNOS, BLKDEBUG_EVENTS, BLKDEBUG_OPS, DISK_CACHE_MODES, SCHEMA_VERSION } from './types.js';
+import { BLKDEBUG_ERRNOS, BLKDEBUG_EVENTS, BLKDEBUG_MAX_DELAY_MS, BLKDEBUG_OPS, DISK_CACHE_MODES, SCHEMA_VERSION, diskCachemodeProblem } from './types.js';
 
 type Check = (v: unknown, path: string) => string | null;
 
@@ -180,12 +180,14 @@ const guestLoad = record({
   ),
 });
 
-const novaConfCheck = record({ libvirt: record({ disk_cachemodes: arrayOf(str) }) });
+const cachemodeItem: Check = (v, p) => str(v, p) ?? (diskCachemodeProblem(v as string) ? `${p}: ${diskCachemodeProblem(v as string)}` : null);
+const novaConfCheck = record({ libvirt: record({ disk_cachemodes: arrayOf(cachemodeItem) }) });
 
 const nonNegInt: Check = (v, p) => int(v, p) ?? ((v as number) >= 0 ? null : `${p} must not be negative`);
 const positiveIntOrNull: Check = (v, p) => intOrNull(v, p) ?? (v === null || (v as number) > 0 ? null : `${p} must be positive`);
 const blkdebugBase = { server: str, disk: str, count: positiveIntOrNull };
-const blkdebugDelay = record({ ...blkdebugBase, event: oneOf(...BLKDEBUG_EVENTS), ms: nonNegInt });
+const delayMs: Check = (v, p) => nonNegInt(v, p) ?? ((v as number) <= BLKDEBUG_MAX_DELAY_MS ? null : `${p} must be at most ${BLKDEBUG_MAX_DELAY_MS}`);
+const blkdebugDelay = record({ ...blkdebugBase, event: oneOf(...BLKDEBUG_EVENTS), ms: delayMs });
 const blkdebugError = record({ ...blkdebugBase, op: oneOf(...BLKDEBUG_OPS), errno: oneOf(...BLKDEBUG_ERRNOS) });
 /** a blkdebug rule: the fields its action needs */
 const blkdebugRule: Check = (v, p) => {
@@ -197,6 +199,19 @@ const blkdebugRule: Check = (v, p) => {
   if (a) return a;
   return (v as { action: string }).action === 'delay' ? blkdebugDelay(v, p) : blkdebugError(v, p);
 };
+
+/** the block layer keeps one errno per drive for its injected errors (as the CLI enforces) */
+function oneErrnoPerDrive(rules: Array<Record<string, unknown>>): string | null {
+  const seen = new Map<string, unknown>();
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i] as Record<string, unknown>;
+    if (r.action !== 'error') continue;
+    const key = `${String(r.server)} ${String(r.disk)}`;
+    if (seen.has(key) && seen.get(key) !== r.errno) return `state.blkdebug[${i}].errno must be ${String(seen.get(key))}, as the other error rule of ${String(r.disk)}`;
+    seen.set(key, r.errno);
+  }
+  return null;
+}
 
 /** Returns the first problem found, or null when the document has the state's shape. */
 export function validateState(doc: unknown): string | null {
@@ -210,7 +225,7 @@ export function validateState(doc: unknown): string | null {
   }
   // optional too: files written before `nova-sim blkdebug` existed have no rules
   if (blkdebug !== undefined) {
-    const p = arrayOf(blkdebugRule)(blkdebug, 'state.blkdebug');
+    const p = arrayOf(blkdebugRule)(blkdebug, 'state.blkdebug') ?? oneErrnoPerDrive(blkdebug as Array<Record<string, unknown>>);
     if (p) return p;
   }
   return novaConf === undefined ? null : novaConfCheck(novaConf, 'state.novaConf');

@@ -98,6 +98,25 @@ describe('nova-sim blkdebug: the rules', () => {
   });
 });
 
+describe('nova-sim blkdebug: rules on a disk detached after they were set', () => {
+  it('`SERVER` lists them, so `SERVER DISK` lists and clears them too (a disk never ruled is still refused)', () => {
+    const line = "web-1 vdb: delay flush_to_disk by 700 ms (the job's flushes of the target), every time\n";
+    expect(sim('blkdebug', 'web-1', 'vdb', '--delay', 'flush_to_disk=700').code).toBe(0);
+    expect(w.admin(['volume-detach', 'web-1', 'web-data']).code).toBe(0);
+    expect(sim('blkdebug', 'web-1')).toEqual({ code: 0, stderr: '', stdout: line });
+    expect(sim('blkdebug', 'web-1', 'vdb')).toEqual({ code: 0, stderr: '', stdout: line });
+    // a new rule still needs the disk
+    expect(sim('blkdebug', 'web-1', 'vdb', '--inject-error', 'write')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'ERROR (CommandError): Server web-1 has no disk vdb (its disks: vda)\n',
+    });
+    expect(sim('blkdebug', 'web-1', 'vdc', '--clear')).toMatchObject({ code: 1, stderr: 'ERROR (CommandError): Server web-1 has no disk vdc (its disks: vda)\n' });
+    expect(sim('blkdebug', 'web-1', 'vdb', '--clear')).toEqual({ code: 0, stderr: '', stdout: 'Cleared 1 blkdebug rule of web-1 vdb\n' });
+    expect('blkdebug' in state()).toBe(false);
+  });
+});
+
 describe('nova-sim blkdebug: rehearsing failures of nova volume-update', () => {
   it("--delay flush_to_disk=700 on an idle guest: Mitaka's poll pivots before READY, libvirt refuses, rollback; cleared, the same swap succeeds", () => {
     const before = digest(path('web-data'));

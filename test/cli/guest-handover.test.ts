@@ -192,3 +192,25 @@ describe('nova volume-update while nova-sim guest-load --run hosts the guest', (
     expect(v.stdout).toContain(`web-1 vdb: ${writes} writes`);
   });
 });
+
+describe('nova-sim guest-load --run ended by a signal', () => {
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} stops the guest the way Ctrl-C does: the exact write count is recorded, --verify passes`, async () => {
+      expect(sim('guest-load', 'web-1', '--disk', 'vdb', '--rate', '20MiB/s', '--seed', '5').code).toBe(0);
+      const { child, done } = await startRunner(30);
+      // past a periodic record or two, so that writes land between records
+      await new Promise((r) => setTimeout(r, 400));
+      child.kill(sig);
+      const r = await done;
+      expect(r.code, r.stderr).toBe(130);
+      const m = /^web-1 vdb: (\d+) writes \(.*\) in \d+\.\d\d s\n$/.exec(r.stdout);
+      expect(m, r.stdout + r.stderr).not.toBeNull();
+      const after = load();
+      expect(after).toEqual({ runnerPid: null, writes: Number(m![1]) });
+      const v = sim('guest-load', 'web-1', '--verify');
+      expect(v.stderr).toBe('');
+      expect(v.code).toBe(0);
+      expect(v.stdout).toContain(`web-1 vdb: ${after.writes} writes`);
+    });
+  }
+});

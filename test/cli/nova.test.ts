@@ -274,11 +274,11 @@ describe('nova-sim', () => {
     try {
       const i = w5.sim(['init', '--state', w5.state]);
       expect(i.code).toBe(0);
-      expect(i.stdout).toContain(w5.state);
+      expect(i.stdout).toBe(`Created ${w5.state} from fixture default\n`);
       const again = w5.sim(['init', '--state', w5.state]);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/^ERROR \(\w+\): .*already exists/);
-      expect(w5.sim(['init', '--force', '--state', w5.state]).code).toBe(0);
+      expect(w5.sim(['init', '--force', '--state', w5.state])).toMatchObject({ code: 0, stdout: `Replaced ${w5.state} from fixture default\n` });
       const p = w5.sim(['volume-path', 'web-data', '--state', w5.state]);
       expect(p.code).toBe(0);
       expect(p.stdout).toMatch(/^\/.*volume-[0-9a-f-]{36}\n$/);

@@ -577,10 +577,14 @@ describe('xml.ts: format and parse', () => {
   });
 
   it("<driver cache=…> round-trips; without it the attribute is left out (the hypervisor's default)", () => {
-    const cached = { ...def, disks: def.disks.map((d, i) => ({ ...d, cache: (['none', 'unsafe', 'default', 'writethrough'] as const)[i] })) };
+    const cached = { ...def, disks: def.disks.map((d, i) => ({ ...d, cache: (['none', 'unsafe', 'directsync', 'writethrough'] as const)[i] })) };
     const xml = formatDomainXml(cached);
     expect(xml).toContain("<driver name='qemu' type='raw' cache='unsafe'/>");
     expect(parseDomainXml(xml)).toEqual(cached);
+    // 'default' is libvirt's "no mode": read, it is written back as no attribute
+    const dflt = { ...def, disks: [{ ...def.disks[0]!, cache: 'default' as const }] };
+    expect(formatDomainXml(dflt)).toContain("<driver name='qemu' type='raw'/>");
+    expect(formatDomainXml(dflt)).not.toContain('cache=');
     expect(formatDomainXml(def)).toContain("<driver name='qemu' type='raw'/>");
   });
 

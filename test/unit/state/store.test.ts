@@ -301,6 +301,30 @@ describe('validateState: the first bad field, by its path', () => {
     ],
     ['a nova.conf list that is not a list', (s) => (s.novaConf = { libvirt: { disk_cachemodes: 'block=unsafe' } }), 'state.novaConf.libvirt.disk_cachemodes must be an array'],
     ['a nova.conf without its section', (s) => (s.novaConf = {}), 'state.novaConf.libvirt is missing'],
+    [
+      'a disk_cachemodes item with an unknown mode',
+      (s) => (s.novaConf = { libvirt: { disk_cachemodes: ['block=none', 'file=turbo'] } }),
+      'state.novaConf.libvirt.disk_cachemodes[1]: Invalid cachemode turbo specified for disk type file.',
+    ],
+    [
+      'a disk_cachemodes item without a disk type',
+      (s) => (s.novaConf = { libvirt: { disk_cachemodes: ['unsafe'] } }),
+      "state.novaConf.libvirt.disk_cachemodes[0]: 'unsafe' is not of the form <disk type>=<cache mode>",
+    ],
+    [
+      'a blkdebug delay longer than the CLI allows',
+      (s) => (s.blkdebug = [{ server: 'u', disk: 'vdb', count: null, action: 'delay', event: 'flush_to_disk', ms: 99999999 }]),
+      'state.blkdebug[0].ms must be at most 60000',
+    ],
+    [
+      'two blkdebug error rules of one drive with different errnos',
+      (s) =>
+        (s.blkdebug = [
+          { server: 'u', disk: 'vdb', count: 1, action: 'error', op: 'write', errno: 'EIO' },
+          { server: 'u', disk: 'vdb', count: null, action: 'error', op: 'read', errno: 'ENOSPC' },
+        ]),
+      'state.blkdebug[1].errno must be EIO, as the other error rule of vdb',
+    ],
   ];
   it.each(cases)('%s', (_name, mutate, problem) => {
     const s = good();
