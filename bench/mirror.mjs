@@ -7,8 +7,10 @@
 //   npx tsc -p tsconfig.json && node bench/mirror.mjs [--runs N (default 5)] [--keep]
 //
 // For each case the source image is built once in a temp dir; each copier then writes a
-// fresh target (best of N runs, warm page cache for everyone, `sync` before each timed run
-// so no copier pays for the previous one's dirty pages). novasim's time runs from
+// fresh target (N runs; best and median shown; warm page cache for everyone, `sync` before
+// each timed run so no copier pays for the previous one's dirty pages; each novasim run is
+// followed at once by its baseline, and the median of these pairs' ratios is shown, as a
+// copier's time depends on what ran just before it). novasim's time runs from
 // drive-mirror (libvirt's exact arguments, mode existing onto an empty sparse file of the
 // same size) to BLOCK_JOB_READY, then block-job-complete to the job's end (pivot). Every
 // copy is checked byte for byte against the source before its time counts.
