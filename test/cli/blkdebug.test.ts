@@ -117,6 +117,18 @@ describe('nova-sim blkdebug: rules on a disk detached after they were set', () =
   });
 });
 
+describe('nova-sim blkdebug: a deleted server takes its rules (and guest loads) with it', () => {
+  it('nova delete drops the server\'s rules and loads, not the others\'', () => {
+    expect(sim('blkdebug', 'web-1', 'vdb', '--delay', 'flush_to_disk=700').code).toBe(0);
+    expect(sim('blkdebug', 'db-1', 'vdb', '--inject-error', 'write').code).toBe(0);
+    expect(sim('guest-load', 'web-1', '--disk', 'vdb', '--rate', '1MiB/s', '--seed', '3').code).toBe(0);
+    expect(w.admin(['delete', 'web-1']).code).toBe(0);
+    const s = state();
+    expect(s.blkdebug).toEqual([expect.objectContaining({ server: SERVERS.db1, disk: 'vdb' })]);
+    expect(s.guestLoads).toEqual([]);
+  });
+});
+
 describe('nova-sim blkdebug: rehearsing failures of nova volume-update', () => {
   it("--delay flush_to_disk=700 on an idle guest: Mitaka's poll pivots before READY, libvirt refuses, rollback; cleared, the same swap succeeds", () => {
     const before = digest(path('web-data'));
