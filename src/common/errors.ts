@@ -10,3 +10,10 @@ export class SimError extends Error {
     this.name = kind;
   }
 }
+
+/** a nova-sim command refused its input or its target (one line, exit 1) */
+export class CommandError extends SimError {
+  constructor(message: string) {
+    super('CommandError', message);
+  }
+}

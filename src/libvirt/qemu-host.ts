@@ -49,7 +49,8 @@ function blkdebugRulesOf(domain: Domain, rules: readonly BlkdebugRule[]): DriveR
       blkdebugLog(domain).warning(`no drive for disk ${rule.disk}: rule skipped`);
       continue;
     }
-    out.push({ ...rule, device: driveId(disk.alias as string), label: `${rule.disk} (${driveId(disk.alias as string)})` });
+    const device = driveId(disk.alias as string);
+    out.push({ ...rule, device, label: `${rule.disk} (${device})` });
   }
   return out;
 }

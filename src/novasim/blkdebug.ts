@@ -9,8 +9,9 @@
 // host arms them when it starts the QEMU (src/qemu/blkdebug.ts, from QemuHost in src/libvirt/qemu-host.ts), and a
 // rule's count counts within that QEMU. Nothing here writes to the terminal; sim_main.ts
 // prints. Every input is checked before the state is touched.
-import { SimError } from '../common/errors.js';
+import { CommandError } from '../common/errors.js';
 import { instanceName } from '../nova/db.js';
+import { times } from '../qemu/blkdebug.js';
 import { strerror } from '../qemu/errors.js';
 import { StateStore } from '../state/store.js';
 import {
@@ -39,9 +40,6 @@ const OP_TEXT: Record<BlkdebugErrorRule['op'], string> = {
   write: "the job's writes to the target",
 };
 
-function commandError(msg: string): SimError {
-  return new SimError('CommandError', msg);
-}
 
 const list = (xs: readonly string[]): string => xs.join(', ');
 
@@ -66,14 +64,14 @@ export type BlkdebugAction = { kind: 'list' } | { kind: 'clear' } | { kind: 'set
 /** --delay EVENT=MS */
 export function parseDelay(text: string): { event: BlkdebugEventName; ms: number } {
   const sep = text.indexOf('=');
-  if (sep < 0) throw commandError(`Invalid --delay '${text}': expected EVENT=MS, e.g. flush_to_disk=700`);
+  if (sep < 0) throw new CommandError(`Invalid --delay '${text}': expected EVENT=MS, e.g. flush_to_disk=700`);
   const event = text.slice(0, sep);
   const ms = text.slice(sep + 1);
   if (!(BLKDEBUG_EVENTS as readonly string[]).includes(event)) {
-    throw commandError(`Invalid --delay '${text}': unknown event '${event}' (choose from ${list(BLKDEBUG_EVENTS)})`);
+    throw new CommandError(`Invalid --delay '${text}': unknown event '${event}' (choose from ${list(BLKDEBUG_EVENTS)})`);
   }
   if (!/^\d+$/.test(ms) || Number(ms) > MAX_DELAY_MS) {
-    throw commandError(`Invalid --delay '${text}': '${ms}' is not a number of milliseconds from 0 to ${MAX_DELAY_MS}`);
+    throw new CommandError(`Invalid --delay '${text}': '${ms}' is not a number of milliseconds from 0 to ${MAX_DELAY_MS}`);
   }
   return { event: event as BlkdebugEventName, ms: Number(ms) };
 }
@@ -81,7 +79,7 @@ export function parseDelay(text: string): { event: BlkdebugEventName; ms: number
 /** --count N: a positive integer */
 export function parseCount(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw commandError(`Invalid --count '${text}': expected a positive whole number`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CommandError(`Invalid --count '${text}': expected a positive whole number`);
   return n;
 }
 
@@ -98,14 +96,14 @@ export function parseOptions(o: Omit<BlkdebugOptions, 'server'>): BlkdebugAction
     .filter(([, v]) => v !== null)
     .map(([flag]) => flag);
   if (o.clear) {
-    if (given.length) throw commandError(`--clear cannot be combined with ${given[0]}`);
+    if (given.length) throw new CommandError(`--clear cannot be combined with ${given[0]}`);
     return { kind: 'clear' };
   }
   if (o.delay !== null && o.injectError !== null) {
-    throw commandError('--delay and --inject-error make two rules: give one of them per command');
+    throw new CommandError('--delay and --inject-error make two rules: give one of them per command');
   }
-  if (o.errno !== null && o.injectError === null) throw commandError('--errno needs --inject-error');
-  if (o.count !== null && o.delay === null && o.injectError === null) throw commandError('--count needs --delay or --inject-error');
+  if (o.errno !== null && o.injectError === null) throw new CommandError('--errno needs --inject-error');
+  if (o.count !== null && o.delay === null && o.injectError === null) throw new CommandError('--count needs --delay or --inject-error');
   const count = o.count === null ? null : parseCount(o.count);
   if (o.delay !== null) {
     const { event, ms } = parseDelay(o.delay);
@@ -113,21 +111,16 @@ export function parseOptions(o: Omit<BlkdebugOptions, 'server'>): BlkdebugAction
   }
   if (o.injectError !== null) {
     if (!(BLKDEBUG_OPS as readonly string[]).includes(o.injectError)) {
-      throw commandError(`Invalid --inject-error '${o.injectError}' (choose from ${list(BLKDEBUG_OPS)})`);
+      throw new CommandError(`Invalid --inject-error '${o.injectError}' (choose from ${list(BLKDEBUG_OPS)})`);
     }
     const errno = o.errno ?? 'EIO';
-    if (!(BLKDEBUG_ERRNOS as readonly string[]).includes(errno)) throw commandError(`Invalid --errno '${errno}' (choose from ${list(BLKDEBUG_ERRNOS)})`);
+    if (!(BLKDEBUG_ERRNOS as readonly string[]).includes(errno)) throw new CommandError(`Invalid --errno '${errno}' (choose from ${list(BLKDEBUG_ERRNOS)})`);
     return { kind: 'set', spec: { action: 'error', op: o.injectError as BlkdebugErrorRule['op'], errno: errno as BlkdebugErrorRule['errno'], count } };
   }
   return { kind: 'list' };
 }
 
 // ------------------------------------------------------------------ describing
-
-function times(count: number | null): string {
-  if (count === null) return 'every time';
-  return count === 1 ? 'once' : `the first ${count} times`;
-}
 
 /** one human-readable line for a rule */
 export function describeRule(rule: BlkdebugRule, serverName: string): string {
@@ -160,14 +153,14 @@ function resolve(s: State, ref: string, disk: string | null, ruled = false): Tar
   if (disk === null) return { inst, disk };
   if (ruled && (s.blkdebug ?? []).some((r) => r.server === inst.uuid && r.disk === disk)) return { inst, disk };
   const dom = s.libvirt.domains.find((d) => d.uuid === inst.uuid);
-  if (!dom) throw commandError(`Server ${inst.name} has no domain (${instanceName(inst)})`);
+  if (!dom) throw new CommandError(`Server ${inst.name} has no domain (${instanceName(inst)})`);
   const disks = [...dom.def.disks, ...(dom.persistentDef?.disks ?? [])];
   const d = disks.find((x) => x.targetDev === disk);
   if (!d) {
     const names = [...new Set(disks.map((x) => x.targetDev))];
-    throw commandError(`Server ${inst.name} has no disk ${disk} (its disks: ${list(names)})`);
+    throw new CommandError(`Server ${inst.name} has no disk ${disk} (its disks: ${list(names)})`);
   }
-  if (d.type === 'network') throw commandError(`Disk ${disk} of ${inst.name} is a network disk: blkdebug rules act on the drives of image files`);
+  if (d.type === 'network') throw new CommandError(`Disk ${disk} of ${inst.name} is a network disk: blkdebug rules act on the drives of image files`);
   return { inst, disk };
 }
 
@@ -191,7 +184,7 @@ export async function setRule(statePath: string, ref: string, disk: string, spec
       // the block layer keeps one errno per drive for its injected faults
       const other = rules.find((r): r is BlkdebugErrorRule => r.action === 'error' && r.server === rule.server && r.disk === disk && r.op !== rule.op);
       if (other && other.errno !== rule.errno) {
-        throw commandError(`${t.inst.name} ${disk} already fails ${other.op}s with ${other.errno}; the drive has one errno for its injected errors: use --errno ${other.errno} or --clear first`);
+        throw new CommandError(`${t.inst.name} ${disk} already fails ${other.op}s with ${other.errno}; the drive has one errno for its injected errors: use --errno ${other.errno} or --clear first`);
       }
     }
     const at = rules.findIndex((r) => sameKey(r, rule));
@@ -232,7 +225,7 @@ export async function blkdebugCommand(statePath: string, o: BlkdebugOptions): Pr
   if (o.disk === null) {
     // the server must exist before its missing disk is worth mentioning
     const inst = findServer(new StateStore(statePath).read(), o.server);
-    throw commandError(`A rule needs the disk it acts on, e.g. nova-sim blkdebug ${inst.name} vdb ${o.delay !== null ? `--delay ${o.delay}` : `--inject-error ${o.injectError}`}`);
+    throw new CommandError(`A rule needs the disk it acts on, e.g. nova-sim blkdebug ${inst.name} vdb ${o.delay !== null ? `--delay ${o.delay}` : `--inject-error ${o.injectError}`}`);
   }
   return setRule(statePath, o.server, o.disk, action.spec);
 }

@@ -2,7 +2,7 @@
 // state (`novaConf`). nova-compute reads them when it starts, as it reads nova.conf.
 // Shown in nova.conf's own layout; an option at its default is shown commented out, as
 // in oslo-config-generator's sample file.
-import { SimError } from '../common/errors.js';
+import { CommandError } from '../common/errors.js';
 import { StateStore } from '../state/store.js';
 import { diskCachemodeProblem, type NovaConf, type State } from '../state/types.js';
 
@@ -36,14 +36,10 @@ function defaults(): NovaConf {
   return { libvirt: { disk_cachemodes: [] } };
 }
 
-function configError(message: string): SimError {
-  return new SimError('CommandError', message);
-}
-
 function findOption(ref: string): OptionSpec {
   const dot = ref.indexOf('.');
   const opt = OPTIONS.find((o) => dot > 0 && o.section === ref.slice(0, dot) && o.name === ref.slice(dot + 1));
-  if (!opt) throw configError(`Unknown option '${ref}' (known: ${OPTIONS.map((o) => `${o.section}.${o.name}`).join(', ')})`);
+  if (!opt) throw new CommandError(`Unknown option '${ref}' (known: ${OPTIONS.map((o) => `${o.section}.${o.name}`).join(', ')})`);
   return opt;
 }
 
@@ -83,7 +79,7 @@ export async function setConfig(statePath: string, ref: string, value: string): 
     .filter((s) => s !== '');
   for (const item of items) {
     const problem = opt.checkItem(item);
-    if (problem) throw configError(`${opt.section}.${opt.name}: ${problem}`);
+    if (problem) throw new CommandError(`${opt.section}.${opt.name}: ${problem}`);
   }
   const conf = await new StateStore(statePath).update((s) => {
     const c = confOf(s);

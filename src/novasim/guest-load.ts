@@ -13,7 +13,7 @@ import { pidAlive } from '../common/process.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { SimError } from '../common/errors.js';
+import { CommandError } from '../common/errors.js';
 import { getLogger } from '../common/log.js';
 import { isoMicros } from '../common/time.js';
 import { instanceName } from '../nova/db.js';
@@ -39,9 +39,6 @@ const CLAIM_WAIT_MS = 2_000;
 /** what a host process sends the runner of a guest it needs to host */
 export const HANDOVER_SIGNAL = 'SIGUSR2';
 
-function commandError(msg: string): SimError {
-  return new SimError('CommandError', msg);
-}
 
 
 // ------------------------------------------------------------------ state lookups
@@ -54,8 +51,8 @@ export function findServer(s: State, ref: string): Instance {
   const byId = live.find((i) => i.uuid === ref);
   if (byId) return byId;
   const byName = live.filter((i) => i.name === ref);
-  if (byName.length > 1) throw new SimError('CommandError', `Multiple server matches found for '${ref}', use an ID to be more specific.`);
-  if (byName.length === 0) throw new SimError('CommandError', `No server with a name or ID of '${ref}' exists.`);
+  if (byName.length > 1) throw new CommandError(`Multiple server matches found for '${ref}', use an ID to be more specific.`);
+  if (byName.length === 0) throw new CommandError(`No server with a name or ID of '${ref}' exists.`);
   return byName[0];
 }
 
@@ -95,8 +92,8 @@ export async function configureGuestLoad(statePath: string, ref: string, disk: s
     const inst = findServer(s, ref);
     const dom = domainOf(s, inst);
     const d = dom?.def.disks.find((x) => x.targetDev === disk);
-    if (!dom || !d) throw commandError(`Server ${inst.name} has no disk ${disk}`);
-    if (d.type === 'network') throw commandError(`Disk ${disk} of ${inst.name} is a network disk: the guest load writes to image files`);
+    if (!dom || !d) throw new CommandError(`Server ${inst.name} has no disk ${disk}`);
+    if (d.type === 'network') throw new CommandError(`Disk ${disk} of ${inst.name} is a network disk: the guest load writes to image files`);
     s.guestLoads ??= [];
     let load = findLoad(s, inst.uuid, disk);
     const last = load?.segments.at(-1);
@@ -104,7 +101,7 @@ export async function configureGuestLoad(statePath: string, ref: string, disk: s
     try {
       size = statSync(d.source).size;
     } catch {
-      throw commandError(`The image of disk ${disk} of ${inst.name} is missing: ${d.source}`);
+      throw new CommandError(`The image of disk ${disk} of ${inst.name} is missing: ${d.source}`);
     }
     const seg: GuestLoadSegment = {
       seed: settings.seed ?? last?.seed ?? 1,
@@ -115,9 +112,9 @@ export async function configureGuestLoad(statePath: string, ref: string, disk: s
       writes: 0,
     };
     const problem = specProblem(specOf(seg));
-    if (problem) throw commandError(`Invalid guest load: ${problem}`);
+    if (problem) throw new CommandError(`Invalid guest load: ${problem}`);
     if (seg.region.offset + seg.region.length > size) {
-      throw commandError(`Invalid guest load: the region ends at ${seg.region.offset + seg.region.length}, past the end of disk ${disk} (${size} bytes)`);
+      throw new CommandError(`Invalid guest load: the region ends at ${seg.region.offset + seg.region.length}, past the end of disk ${disk} (${size} bytes)`);
     }
     if (!load) {
       load = { server: inst.uuid, disk, active: true, runnerPid: null, segments: [], updatedAt: isoMicros() };
@@ -138,7 +135,7 @@ export async function stopGuestLoad(statePath: string, ref: string, disk: string
   return store.update((s) => {
     const inst = findServer(s, ref);
     const load = findLoad(s, inst.uuid, disk);
-    if (!load) throw commandError(`Server ${inst.name} has no guest load on ${disk}`);
+    if (!load) throw new CommandError(`Server ${inst.name} has no guest load on ${disk}`);
     load.active = false;
     load.updatedAt = isoMicros();
     return { server: inst.uuid, serverName: inst.name, load: structuredClone(load) };
@@ -185,9 +182,9 @@ export function verifyGuestLoad(statePath: string, ref: string, disk: string): V
   const s = new StateStore(statePath).read();
   const inst = findServer(s, ref);
   const load = findLoad(s, inst.uuid, disk);
-  if (!load) throw commandError(`Server ${inst.name} has no guest load on ${disk}`);
+  if (!load) throw new CommandError(`Server ${inst.name} has no guest load on ${disk}`);
   const d = domainOf(s, inst)?.def.disks.find((x) => x.targetDev === disk);
-  if (!d) throw commandError(`Server ${inst.name} has no disk ${disk}`);
+  if (!d) throw new CommandError(`Server ${inst.name} has no disk ${disk}`);
   const result = verifyImage(d.source, load.segments.map((seg) => ({ ...specOf(seg), writes: seg.writes })));
   return { serverName: inst.name, disk, path: d.source, recorded: load.segments.map((x) => x.writes), result };
 }
@@ -218,14 +215,9 @@ function activeLoads(store: StateStore, domainUuid: string): GuestLoad[] {
   return (store.read().guestLoads ?? []).filter((l) => l.server === domainUuid && l.active);
 }
 
-/** the recorded runner still exists (a killed runner leaves a stale pid: not running) */
-function runnerAlive(pid: number | null): boolean {
-  return pidAlive(pid) && pid !== null && !isZombie(pid);
-}
-
 /** the process (not this one) that runs one of these loads now, if any */
 function otherRunner(loads: GuestLoad[]): number | null {
-  return loads.map((l) => l.runnerPid).find((pid): pid is number => pid !== null && pid !== process.pid && runnerAlive(pid)) ?? null;
+  return loads.map((l) => l.runnerPid).find((pid): pid is number => pid !== null && pid !== process.pid && pidAlive(pid)) ?? null;
 }
 
 /**
@@ -283,16 +275,6 @@ function commandLine(pid: number): string[] | null {
   }
 }
 
-/** a process that has exited but is not reaped yet still answers kill(pid, 0) */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Whether `pid` is a `nova-sim guest-load … --run` process (the only kind that hands a
  * guest over): a recorded pid may belong to another host process, or have been reused. */
 function isGuestRunner(pid: number): boolean {
@@ -313,7 +295,7 @@ async function takeOver(store: StateStore, domain: Domain, pid: number, timeoutM
   const inst = store.read().nova.instances.find((i) => i.uuid === domain.uuid);
   const who = `the guest of ${inst ? `${inst.name} (${domain.name})` : domain.name}`;
   const fail = (why: string): LibvirtError => new LibvirtError(VIR_ERR.OPERATION_FAILED, `${who} ${why}`);
-  const gone = (): boolean => !runnerAlive(pid);
+  const gone = (): boolean => !pidAlive(pid);
   if (gone()) return;
   if (!isGuestRunner(pid)) {
     throw fail(`is run by process ${pid}, which is not a 'nova-sim guest-load --run' that could hand it over; not starting a second writer`);
@@ -347,7 +329,7 @@ function startOne(store: StateStore, domain: Domain, proc: QemuProcess, load: Gu
   const segIdx = load.segments.length - 1;
   const seg = load.segments[segIdx];
   if (!disk || !seg) return null;
-  if (runnerAlive(load.runnerPid) && load.runnerPid !== process.pid) {
+  if (pidAlive(load.runnerPid) && load.runnerPid !== process.pid) {
     // guestStarter took the guest over first; a process that claimed it since keeps it
     LOG.warning(`${domain.name}: the guest load on ${load.disk} is run by process ${load.runnerPid}; not starting it here`);
     return null;
@@ -429,19 +411,19 @@ async function claimant(store: StateStore, server: string, waitMs: number): Prom
 
 /** `nova-sim guest-load SERVER --run SECONDS`: host the domain's QEMU here and let the guest write */
 export async function runGuestLoad(statePath: string, ref: string, seconds: number, signal?: AbortSignal): Promise<RunOutcome> {
-  if (!(seconds > 0)) throw commandError(`Invalid --run '${seconds}': the number of seconds must be positive`);
+  if (!(seconds > 0)) throw new CommandError(`Invalid --run '${seconds}': the number of seconds must be positive`);
   const store = new StateStore(statePath);
   const s = store.read();
   const inst = findServer(s, ref);
   const dom = domainOf(s, inst);
-  if (!dom) throw commandError(`Server ${inst.name} has no domain (${instanceName(inst)})`);
-  if (dom.state !== 'running') throw commandError(`Server ${inst.name} is not running (domain ${dom.name} is ${dom.state === 'shutoff' ? 'shut off' : dom.state})`);
+  if (!dom) throw new CommandError(`Server ${inst.name} has no domain (${instanceName(inst)})`);
+  if (dom.state !== 'running') throw new CommandError(`Server ${inst.name} is not running (domain ${dom.name} is ${dom.state === 'shutoff' ? 'shut off' : dom.state})`);
   const loads = (s.guestLoads ?? []).filter((l) => l.server === inst.uuid && l.active);
-  if (!loads.length) throw commandError(`Server ${inst.name} has no active guest load; set one with --rate/--seed`);
+  if (!loads.length) throw new CommandError(`Server ${inst.name} has no active guest load; set one with --rate/--seed`);
   const busy = loads.find((l) => pidAlive(l.runnerPid) && l.runnerPid !== process.pid);
-  if (busy) throw commandError(`The guest of ${inst.name} is already running in process ${busy.runnerPid}`);
+  if (busy) throw new CommandError(`The guest of ${inst.name} is already running in process ${busy.runnerPid}`);
   const mirror = Object.values(dom.mirrors).find((m) => pidAlive(m.ownerPid) && m.ownerPid !== process.pid);
-  if (mirror) throw commandError(`The QEMU of ${inst.name} is run by process ${mirror.ownerPid} (a block job on ${mirror.dev})`);
+  if (mirror) throw new CommandError(`The QEMU of ${inst.name} is run by process ${mirror.ownerPid} (a block job on ${mirror.dev})`);
 
   const started: RunningGuest[] = [];
   const before = new Map(loads.map((l) => [l.disk, l.segments.at(-1)?.writes ?? 0]));

@@ -5,7 +5,7 @@
 // follows them as they grow. Nothing here writes to the terminal; sim_main.ts prints.
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimError } from '../common/errors.js';
+import { CommandError } from '../common/errors.js';
 import { logsDir } from '../state/paths.js';
 
 /** the services of the embedded cloud that write a log, in the order of the swap path */
@@ -41,7 +41,7 @@ export function checkServices(statePath: string, services: string[]): string[] {
   for (const s of services) {
     const name = s.replace(/\.log$/, '');
     if (!known.includes(name)) {
-      throw new SimError('CommandError', `No such service: '${s}'. The services that log are: ${known.join(', ')}.`);
+      throw new CommandError(`No such service: '${s}'. The services that log are: ${known.join(', ')}.`);
     }
   }
   return services.length ? services.map((s) => s.replace(/\.log$/, '')) : known;

@@ -4,7 +4,7 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SimError } from '../common/errors.js';
+import { CommandError, SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
 import { instanceName, newBdm, newImageBdm } from '../nova/db.js';
 import { imagesDir, instanceDiskPath, volumeImagePath } from '../state/paths.js';
@@ -346,12 +346,6 @@ export async function initWorld(statePath: string, fixture: string, force: boole
   if (!written) throw new StateExists(statePath);
   // sim_main prints "Replaced" for a world that was there before
   return { created: !existed, path: statePath };
-}
-
-export class CommandError extends SimError {
-  constructor(message: string) {
-    super('CommandError', message);
-  }
 }
 
 /** nova-sim volume-path VOLUME: the image of a volume named by id or display name */

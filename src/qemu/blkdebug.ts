@@ -16,7 +16,8 @@ export interface BlkdebugLog {
   warning(msg: string): void;
 }
 
-function times(count: number | null): string {
+/** how often a rule with this count fires, in words (the log's and `nova-sim blkdebug`'s) */
+export function times(count: number | null): string {
   return count === null ? 'every time' : count === 1 ? 'once' : `the first ${count} times`;
 }
 
