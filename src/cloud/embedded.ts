@@ -40,7 +40,13 @@ function lazy(build: () => Promise<Handler>): Handler {
 export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<EmbeddedCloud> {
   const store = new StateStore(opts.statePath);
   await ensureWorld(store, opts.onNotice);
-  const host = store.read().host;
+  const initial = store.read();
+  const host = initial.host;
+  // an operation a process began and never ended: say so before anything else happens
+  if (initial.operations?.length && opts.onNotice) {
+    const { interruptedNotices } = await import('../novasim/doctor.js');
+    for (const line of interruptedNotices(initial)) opts.onNotice(line);
+  }
   // every service writes its log, as the real ones do, whoever is watching
   const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));
 

@@ -14,6 +14,9 @@ export interface SwapLabels {
   plain?: boolean;
 }
 
+/** Where the swap really ended, as the APIs show it once nova-compute is done with it. */
+export type SwapOutcome = 'swapped' | 'rolled-back' | 'in-between';
+
 interface Spinner {
   text: string;
   start(): Spinner;
@@ -66,6 +69,8 @@ export class SwapFollower {
     private readonly cloud: EmbeddedCloud,
     private readonly out: Output,
     private readonly labels: SwapLabels,
+    /** asks the APIs where the swap ended (which volume the server has, the volumes' statuses) */
+    private readonly outcome: () => Promise<SwapOutcome> = async () => 'in-between',
   ) {
     // a spinner needs a terminal of known width (ora counts wrapped lines to redraw)
     this.plain = !!labels.plain || !out.stderrIsTTY || !(out.stderrColumns && out.stderrColumns > 0) || out.env.NO_COLOR !== undefined;
@@ -172,8 +177,28 @@ export class SwapFollower {
     }
     const spinner = this.spinner;
     if (this.interrupts > 0) {
-      spinner?.warn(`interrupted: ${this.cancelled ? 'block job cancelled, swap rolled back' : 'swap rolled back'}`);
-      if (this.plain) this.line('volume-update: interrupted: swap rolled back');
+      // say only what the end state shows: an interrupt that came once the pivot had begun
+      // cannot stop the swap, and a rollback whose saves failed did not happen
+      let end: SwapOutcome = 'in-between';
+      try {
+        end = await this.outcome();
+      } catch {
+        // the APIs could not tell: claim nothing
+      }
+      if (end === 'swapped') {
+        const text = `interrupted too late: the pivot had begun, so the swap completed (${this.title})`;
+        if (spinner) spinner.warn(text);
+        else this.line(`volume-update: ${text}`);
+        return 0;
+      }
+      if (end === 'rolled-back') {
+        spinner?.warn(`interrupted: ${this.cancelled ? 'block job cancelled, swap rolled back' : 'swap rolled back'}`);
+        if (this.plain) this.line('volume-update: interrupted: swap rolled back');
+      } else {
+        const text = "interrupted: the swap did not finish rolling back; run 'nova-sim doctor' to see what it left";
+        if (spinner) spinner.warn(text);
+        else this.line(`volume-update: ${text}`);
+      }
       this.line('... terminating nova client');
       return 130;
     }

@@ -23,30 +23,7 @@ export class QemuError extends SimError {
 }
 
 /** strerror(3) for the errnos the block layer reports. */
-export function strerror(code: string | undefined): string {
-  switch (code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EPERM':
-      return 'Operation not permitted';
-    case 'ENOSPC':
-      return 'No space left on device';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    case 'EROFS':
-      return 'Read-only file system';
-    case 'ECANCELED':
-      return 'Operation canceled';
-    case 'EINVAL':
-      return 'Invalid argument';
-    default:
-      return 'Input/output error';
-  }
-}
+export { strerror } from '../common/strerror.js';
 
 export const msg = {
   // qapi/qobject-input-visitor.c and qapi-visit-core.c

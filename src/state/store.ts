@@ -1,11 +1,16 @@
 // The one door to the state file: load → operate (a pure, synchronous function) → save,
-// atomically (temp file, fsync, rename) and under a real lock (flock on <state>.lock), so
-// concurrent `nova` processes never lose each other's updates.
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+// atomically and under a real lock (flock on <state>.lock), so concurrent `nova` processes
+// never lose each other's updates. A save writes a new file beside the old one, checks that
+// every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
+// disk, an I/O error or a crash at any instant leaves either the old state or the new one,
+// never less.
+import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SimError } from '../common/errors.js';
+import { armFaults, faultAt } from '../common/faults.js';
+import { strerror } from '../common/strerror.js';
 import type { State } from './types.js';
 import { validateState } from './validate.js';
 
@@ -16,23 +21,88 @@ export class StateFileError extends SimError {
   }
 }
 
-// The lock and the atomic writer are loaded on the first write only: a read-only
-// command (nova list, nova show) never pays for them.
+/** A save failed (full disk, I/O error, …): nothing was replaced, the old state stays. */
+export class StateWriteError extends SimError {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super('StateWriteError', `cannot save the state to ${path}: ${strerror(code)} (${code}); the state file is unchanged`);
+  }
+}
+
+// The lock is loaded on the first write only: a read-only command (nova list, nova show)
+// never pays for it.
 interface WriteLibs {
   flock: (fd: number, how: 'ex' | 'un', cb: (err: Error | null) => void) => void;
-  writeSync: (path: string, data: string, opts: { fsync: boolean; mode: number }) => void;
 }
 let writeLibs: Promise<WriteLibs> | null = null;
 function loadWriteLibs(): Promise<WriteLibs> {
-  // both are CommonJS packages (fs-ext a native addon): required, not imported
+  // fs-ext is a CommonJS native addon: required, not imported
   writeLibs ??= Promise.resolve().then(() => {
     const req = createRequire(import.meta.url);
-    return {
-      flock: (req('fs-ext') as { flock: WriteLibs['flock'] }).flock,
-      writeSync: (req('write-file-atomic') as { sync: WriteLibs['writeSync'] }).sync,
-    };
+    return { flock: (req('fs-ext') as { flock: WriteLibs['flock'] }).flock };
   });
   return writeLibs;
+}
+
+let tmpSeq = 0;
+
+/** write(2) as the state's writer sees it: the `state.write` fault can cut it short or fail it. */
+function writeChunk(fd: number, buf: Buffer, off: number, written: number): number {
+  const rule = faultAt('state.write');
+  if (rule) {
+    const room = Math.max(0, (rule.afterBytes ?? 0) - written);
+    const kind = (rule.error ?? 'ENOSPC').toUpperCase();
+    if (kind === 'SHORT') {
+      // write(2) may land fewer bytes than asked and say so; the caller must go on
+      return writeSync(fd, buf, off, Math.max(1, Math.min(buf.length - off, room || 4096)));
+    }
+    if (room > 0) return writeSync(fd, buf, off, Math.min(buf.length - off, room));
+    throw Object.assign(new Error(kind), { code: kind === 'EIO' ? 'EIO' : 'ENOSPC' });
+  }
+  return writeSync(fd, buf, off, buf.length - off);
+}
+
+/** Replaces `path` with `text`, durably, or throws StateWriteError and leaves it as it was. */
+export function writeFileDurably(path: string, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${++tmpSeq}.tmp`);
+  let fd = -1;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    let off = 0;
+    while (off < buf.length) {
+      const n = writeChunk(fd, buf, off, off);
+      if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+      off += n;
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    if (statSync(tmp).size !== buf.length) throw Object.assign(new Error('short file'), { code: 'EIO' });
+    renameSync(tmp, path);
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already renamed or never created
+    }
+    throw new StateWriteError(path, (err as NodeJS.ErrnoException).code ?? 'EIO');
+  }
+  // the rename itself is durable only once the directory is
+  try {
+    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // some file systems refuse fsync on a directory; the rename has happened either way
+  }
 }
 
 async function flockAsync(fd: number, how: 'ex' | 'un'): Promise<WriteLibs> {
@@ -83,7 +153,11 @@ export class StateStore {
     try {
       const st = statSync(this.path, { bigint: true });
       key = `${st.ino}:${st.mtimeNs}:${st.size}`;
-      if (this.cache && this.cache.key === key) return JSON.parse(this.cache.text) as State;
+      if (this.cache && this.cache.key === key) {
+        const cached = JSON.parse(this.cache.text) as State;
+        armFaults(cached.faults);
+        return cached;
+      }
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -91,6 +165,7 @@ export class StateStore {
     }
     const state = parseState(this.path, text);
     this.cache = { key, text };
+    armFaults(state.faults);
     return state;
   }
 
@@ -130,8 +205,9 @@ export class StateStore {
   }
 
   private write(libs: WriteLibs, state: State): void {
-    libs.writeSync(this.path, JSON.stringify(state, null, 1) + '\n', { fsync: true, mode: 0o644 });
+    void libs; // held: the lock is what makes this write the only one
     this.cache = null;
+    writeFileDurably(this.path, JSON.stringify(state, null, 1) + '\n');
   }
 }
 
@@ -143,7 +219,7 @@ export function parseState(path: string, text: string): State {
     const why = text.trim() === '' ? 'the file is empty' : `not valid JSON (${(err as Error).message})`;
     throw new StateFileError(path, why);
   }
-  const problem = validateState(doc);
+  const problem = validateState(doc, path);
   if (problem) throw new StateFileError(path, `not a novasim state file: ${problem}`);
   return doc as State;
 }

@@ -1,6 +1,7 @@
 // The shape of the state file: one JSON document holding what each service keeps in its
 // own database (Nova's instances and BDMs, Cinder's volumes) and what the hypervisor knows
 // (libvirt's domains). Only src/state/ reads or writes it.
+import type { FaultRule } from '../common/faults.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -248,6 +249,40 @@ export interface State {
   novaConf?: NovaConf;
   /** blkdebug-style rules for block jobs, set with `nova-sim blkdebug` (absent: none) */
   blkdebug?: BlkdebugRule[];
+  /** faults on purpose, set with `nova-sim fault add` (absent: none) */
+  faults?: FaultRule[];
+  /** the journal: operations that span several saves, while they are in flight (absent: none) */
+  operations?: Operation[];
+}
+
+export type { FaultRule };
+
+/** the operations the journal follows */
+export const OPERATION_KINDS = ['swap', 'attach', 'detach', 'boot', 'delete'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/**
+ * One operation in flight that spans several saves (swap, attach, detach, boot, delete):
+ * its intent, recorded before its first change, and the last step it saved. The entry goes
+ * in the same save as the operation's last change; an entry whose process is gone is an
+ * interrupted operation (`nova-sim doctor`).
+ */
+export interface Operation {
+  /** the request id (req-…) that started it */
+  id: string;
+  kind: OperationKind;
+  /** the instance (= domain) uuid */
+  instance: string;
+  /** swap: [old, new]; attach/detach: [volume]; boot/delete: [] */
+  volumes: string[];
+  /** the mountpoint (/dev/vdb) where a volume is concerned, else null */
+  device: string | null;
+  /** the host process that runs it */
+  pid: number;
+  startedAt: string;
+  /** the last step it saved, e.g. cinder.detaching, libvirt.pivoted */
+  step: string;
+  updatedAt: string;
 }
 
 /** The nova.conf options novasim honours, by section */

@@ -9,6 +9,7 @@ import type { StateStore } from '../../state/store.js';
 import type { Bdm, Instance } from '../../state/types.js';
 import { bdmByVolumeAndInstance, instanceGetByUuid, newBdm, updateInstance } from '../db.js';
 import { nextDeviceName } from './api.js';
+import { journalBegin, journalEnd, journalStep, type OperationKey } from '../../state/journal.js';
 import type { LibvirtDriver } from '../virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../virt/libvirt/volume.js';
 import { power_state, vm_states } from '../vm-states.js';
@@ -65,16 +66,25 @@ export class ComputeManager {
     return instanceGetByUuid(this.store.read(), elevated(ctx), uuid);
   }
 
-  /** @reverts_task_state: a failed operation leaves no task_state behind */
-  private async revertTaskState(instance: Instance): Promise<void> {
-    await this.store.update((s) => updateInstance(s, instance.uuid, { taskState: null }));
+  /** @reverts_task_state: a failed operation leaves no task_state behind (and, once its
+   * rollback is saved, no journal entry) */
+  private async revertTaskState(instance: Instance, key: OperationKey | null = null): Promise<void> {
+    await this.store.update((s) => {
+      updateInstance(s, instance.uuid, { taskState: null });
+      if (key) journalEnd(s, key);
+    });
   }
 
   /** ComputeManager.swap_volume (seed) */
   async swap_volume(context: RequestContext, oldVolumeId: string, newVolumeId: string, instance: Instance): Promise<void> {
+    // novasim: the journal entry the API opened for this swap
+    let key: OperationKey | null = null;
     try {
       context = elevated(context);
       const bdm = bdmByVolumeAndInstance(this.store.read(), oldVolumeId, instance.uuid);
+      key = { kind: 'swap', instance: instance.uuid, device: bdm.deviceName };
+      const journaled = key;
+      await this.store.update((s) => journalStep(s, journaled, 'compute.started'));
       const connector = this.driver.get_volume_connector(instance);
       let resizeTo = 0;
       const oldVolSize = (await this.volume_api.get(context, oldVolumeId)).size;
@@ -108,10 +118,11 @@ export class ComputeManager {
       await this.store.update((s) => {
         const row = s.nova.bdms.find((b) => b.id === bdm.id);
         if (row) Object.assign(row, values);
+        journalEnd(s, journaled);
       });
     } catch (err) {
       traceEvent('except: @reverts_task_state', () => ({ task_state: null }));
-      await this.revertTaskState(instance);
+      await this.revertTaskState(instance, key);
       throw err;
     }
   }
@@ -133,6 +144,7 @@ export class ComputeManager {
     try {
       let oldCinfo: ConnectionInfo;
       [oldCinfo, newCinfo] = await this._init_volume_connection(context, newVolumeId, oldVolumeId, connector, instance, bdm);
+      await this.store.update((s) => journalStep(s, { kind: 'swap', instance: instance.uuid, device: mountpoint }, 'cinder.connected'));
       LOG.debug(
         `swap_volume: Calling driver volume swap with connection infos: new: ${pyRepr(newCinfo)}; old: ${pyRepr(oldCinfo)}`,
         { context, instance: instance.uuid },
@@ -164,6 +176,7 @@ export class ComputeManager {
       }
       // If Cinder initiated the swap, it will keep the original ID
       compRet = await this.volume_api.migrateVolumeCompletion(context, oldVolumeId, newVolumeId, failed);
+      await this.store.update((s) => journalStep(s, { kind: 'swap', instance: instance.uuid, device: mountpoint }, failed ? 'cinder.rolled-back' : 'cinder.completed'));
       LOG.debug(`swap_volume: Cinder migrate_volume_completion returned: ${pyRepr(compRet)}`, { context, instance: instance.uuid });
     }
     return [compRet, newCinfo];
@@ -188,10 +201,11 @@ export class ComputeManager {
 
   /** reserve_block_device_name: the BDM row for a volume being attached */
   async reserve_block_device_name(ctx: RequestContext, instance: Instance, device: string | null, volumeId: string): Promise<string> {
-    void ctx;
     return this.store.update((s) => {
       const dev = nextDeviceName(s, instance.uuid, device);
       newBdm(s, { instanceUuid: instance.uuid, deviceName: dev, volumeId });
+      // novasim: the attach is journaled from the save that creates its BDM
+      journalBegin(s, { kind: 'attach', instance: instance.uuid, device: dev, id: ctx.requestId, volumes: [volumeId], step: 'nova.bdm-reserved' });
       return dev;
     });
   }
@@ -202,6 +216,7 @@ export class ComputeManager {
     if (!bdm || !bdm.volumeId) return;
     const volumeId = bdm.volumeId;
     const connector = this.driver.get_volume_connector(instance);
+    const key: OperationKey = { kind: 'attach', instance: instance.uuid, device: bdm.deviceName };
     let cinfo: ConnectionInfo | null = null;
     try {
       cinfo = (await this.volume_api.initializeConnection(context, volumeId, connector)) as unknown as ConnectionInfo;
@@ -212,6 +227,7 @@ export class ComputeManager {
       await this.store.update((s) => {
         const row = s.nova.bdms.find((b) => b.id === bdmId);
         if (row) row.connectionInfo = info;
+        journalEnd(s, key);
       });
     } catch (err) {
       LOG.exception(`Failed to attach ${volumeId} at ${bdm.deviceName}`, err, { context, instance: instance.uuid });
@@ -219,6 +235,7 @@ export class ComputeManager {
       await this.volume_api.unreserveVolume(context, volumeId);
       await this.store.update((s) => {
         s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+        journalEnd(s, key);
       });
       throw err;
     }
@@ -230,18 +247,22 @@ export class ComputeManager {
     const connector = this.driver.get_volume_connector(instance);
     const cinfo = JSON.parse(bdm.connectionInfo ?? '{}') as ConnectionInfo;
     LOG.info(`Detach volume ${volumeId} from mountpoint ${bdm.deviceName}`, { context, instance: instance.uuid });
+    const key: OperationKey = { kind: 'detach', instance: instance.uuid, device: bdm.deviceName };
     try {
       await this.driver.detach_volume(cinfo, instance, bdm.deviceName);
     } catch (err) {
       LOG.exception(`Failed to detach volume ${volumeId} from ${bdm.deviceName}`, err, { context, instance: instance.uuid });
       await this.volume_api.rollDetaching(context, volumeId);
+      await this.store.update((s) => journalEnd(s, key));
       throw err;
     }
+    await this.store.update((s) => journalStep(s, key, 'libvirt.detached'));
     await this.volume_api.terminateConnection(context, volumeId, connector);
     const vol = await this.volume_api.get(context, volumeId);
     await this.volume_api.detach(context, volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
     await this.store.update((s) => {
       s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdm.id);
+      journalEnd(s, key);
     });
   }
 
@@ -249,6 +270,7 @@ export class ComputeManager {
   async build_and_run_instance(context: RequestContext, instance: Instance): Promise<void> {
     const s0 = this.store.read();
     const flavor = s0.flavors.find((f) => f.id === instance.flavorId);
+    const boot: OperationKey = { kind: 'boot', instance: instance.uuid, device: null };
     try {
       await this.store.update((s) => {
         const used = new Set(s.nova.instances.flatMap((i) => Object.values(i.addresses).flat().map((a) => a.addr)));
@@ -260,13 +282,17 @@ export class ComputeManager {
         });
       });
       await this.driver.spawn(instance, flavor?.disk ?? 1, flavor?.ram ?? 512, flavor?.vcpus ?? 1);
-      await this.store.update((s) =>
-        updateInstance(s, instance.uuid, { vmState: vm_states.ACTIVE, taskState: null, powerState: power_state.RUNNING, launchedAt: isoSeconds() }),
-      );
+      await this.store.update((s) => {
+        updateInstance(s, instance.uuid, { vmState: vm_states.ACTIVE, taskState: null, powerState: power_state.RUNNING, launchedAt: isoSeconds() });
+        journalEnd(s, boot);
+      });
       LOG.info('Instance spawned successfully.', { context, instance: instance.uuid });
     } catch (err) {
       LOG.exception('Instance failed to spawn', err, { context, instance: instance.uuid });
-      await this.store.update((s) => updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null }));
+      await this.store.update((s) => {
+        updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null });
+        journalEnd(s, boot);
+      });
       throw err;
     }
   }
@@ -288,6 +314,7 @@ export class ComputeManager {
     }
     await this.store.update((s) => {
       s.nova.bdms = s.nova.bdms.filter((b) => b.instanceUuid !== instance.uuid);
+      journalEnd(s, { kind: 'delete', instance: instance.uuid, device: null });
       updateInstance(s, instance.uuid, {
         vmState: vm_states.DELETED,
         taskState: null,

@@ -29,13 +29,25 @@ export const command: CommandDef = {
         if (sh.cloud) {
           const { SwapFollower } = await import('../progress.js');
           // subscribe before the PUT: nova-compute may start on the cast before the 202 is read
-          f.follower = new SwapFollower(sh.cloud, sh.out, {
-            server: server.name || server.id,
-            oldVolume: args.attachment_id as string,
-            newVolume: args.new_volume as string,
-            // --debug and --trace print lines a spinner would tear
-            plain: sh.debug || tracer.active,
-          });
+          f.follower = new SwapFollower(
+            sh.cloud,
+            sh.out,
+            {
+              server: server.name || server.id,
+              oldVolume: args.attachment_id as string,
+              newVolume: args.new_volume as string,
+              // --debug and --trace print lines a spinner would tear
+              plain: sh.debug || tracer.active,
+            },
+            // after an interrupt: where did the swap end? (os-volume_attachments, os-volumes)
+            async () => {
+              const attached = (await sh.cs.serverVolumes.getServerVolumes(server.id)).map((a) => String(a.info.volumeId));
+              if (attached.includes(newVolumeId) && !attached.includes(attachmentId)) return 'swapped';
+              if (!attached.includes(attachmentId)) return 'in-between';
+              const [oldVol, newVol] = await Promise.all([sh.cs.volumes.get(attachmentId), sh.cs.volumes.get(newVolumeId)]);
+              return oldVol.info.status === 'in-use' && newVol.info.status === 'available' ? 'rolled-back' : 'in-between';
+            },
+          );
         }
         try {
           return (await sh.cs.serverVolumes.updateServerVolume(server.id, attachmentId, newVolumeId)).requestId;

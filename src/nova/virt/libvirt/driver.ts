@@ -18,6 +18,7 @@ import type { Host } from './host.js';
 import { connectVolume, disconnectVolume, diskXml, getVolumeConfig, type ConnectionInfo, type DiskInfo } from './volume.js';
 import { formatDomainXml } from '../../../libvirt/xml.js';
 import { instrument, traceEvent } from '../../../trace/tracer.js';
+import { journalStep } from '../../../state/journal.js';
 
 const LOG = getLogger('nova.virt.libvirt.driver', 'nova-compute');
 
@@ -137,6 +138,7 @@ export class LibvirtDriver {
     await this.store.update((s) => {
       const bdm = bdmByVolumeAndInstance(s, volumeId, instance.uuid);
       bdm.connectionInfo = JSON.stringify(newConnectionInfo);
+      journalStep(s, { kind: 'swap', instance: instance.uuid, device: mountpoint }, 'nova.bdm-connection');
     });
     await this._swap_volume(guest, diskDev, conf.sourcePath, resizeTo);
     this._disconnect_volume(oldConnectionInfo, diskDev);
@@ -146,6 +148,8 @@ export class LibvirtDriver {
   /** LibvirtDriver._swap_volume (seed) */
   async _swap_volume(guest: Guest, diskPath: string, newPath: string, resizeTo: number): Promise<void> {
     const dev = guest.get_block_device(diskPath);
+    // novasim: the swap's journal entry hears of each step the domain took
+    const step = (name: string) => this.store.update((s) => journalStep(s, { kind: 'swap', instance: guest.uuid, device: `/dev/${diskPath}` }, name));
     // Save a copy of the domain's persistent XML file
     const xml = guest.get_xml_desc(true, true);
     // Abort is an idempotent operation, so make sure any block jobs which may have
@@ -160,12 +164,17 @@ export class LibvirtDriver {
       // NOTE: blockRebase cannot be executed on persistent domains, so we need to
       // temporarily undefine it. If any part of this block fails, the domain is
       // re-defined regardless.
-      if (guest.has_persistent_configuration()) await guest.delete_configuration();
+      if (guest.has_persistent_configuration()) {
+        await guest.delete_configuration();
+        await step('libvirt.undefined');
+      }
       // Start copy with VIR_DOMAIN_REBASE_REUSE_EXT flag to allow writing to existing
       // external volume file
       await dev.rebase(newPath, { copy: true, reuseExt: true });
+      await step('libvirt.mirroring');
       while (await dev.wait_for_job()) await sleep(this.conf.blockJobPollMs);
       await dev.abort_job(false, true);
+      await step('libvirt.pivoted');
       if (resizeTo) {
         // NOTE: domain.blockJobAbort isn't a sync call in every libvirt (bug #1119173),
         // so wait for the pivot to finish.
@@ -175,6 +184,7 @@ export class LibvirtDriver {
     } finally {
       traceEvent('finally: write_instance_config(saved xml)', () => ({ redefine: 'the persistent XML saved before the swap' }));
       await this._host.write_instance_config(xml);
+      await step('libvirt.redefined');
     }
   }
 
