@@ -259,7 +259,7 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
     // 4. the persistent definition against the live one
     if (domain.state === 'running' || domain.state === 'paused') {
       if (!domain.persistentDef) {
-        add('domain-transient', `domain ${domain.name} of server ${name} is transient (the swap undefined it and never defined it again)`, 'define it again from the live definition (virsh define)');
+        add('domain-transient', `domain ${domain.name} of server ${name} is transient: shut off, it would be gone for good (Nova defines every domain it boots; a swap undefines it for the copy, and one that never ended leaves it so)`, 'define it again from the live definition (virsh define)');
         domain.persistentDef = persistentFromLive(live);
       } else {
         for (const pd of domain.persistentDef.disks) {
