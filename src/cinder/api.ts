@@ -1,15 +1,20 @@
 // cinder-api, v2: the volumes resource and the volume actions Nova calls
 // (cinder/api/v2/volumes.py, cinder/api/contrib/volume_actions.py, admin_actions.py).
+import { randomUUID } from 'node:crypto';
 import { contextFromToken, header } from '../common/auth.js';
 import { currentContext, newRequestId, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
 import { Router, splitUrl } from '../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../http/types.js';
-import { HttpFault, emptyResponse, faultResponse, httpDate, jsonResponse, parseJsonBody } from '../http/wsgi.js';
+import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../http/limits.js';
+import { HttpFault, emptyResponse, faultResponse, httpDate, jsonResponse } from '../http/wsgi.js';
 import type { StateStore } from '../state/store.js';
 import type { State, Volume } from '../state/types.js';
+import { strerror } from '../common/strerror.js';
+import { constants as osConstants } from 'node:os';
 import type { VolumeBackend } from './backend.js';
-import { CinderException } from './exception.js';
+import { cinderActionFault } from './faults.js';
+import { CinderException, QuotaError } from './exception.js';
 import * as volumeApi from './volume-api.js';
 import { traced, tracer, type SpanSpec } from '../trace/tracer.js';
 
@@ -17,6 +22,10 @@ const LOG = getLogger('cinder.api.openstack.wsgi', 'cinder-api');
 const VLOG = getLogger('cinder.volume.manager', 'cinder-volume');
 
 export const CINDER_PORT = 8776;
+
+function errnoNumber(code: string): number {
+  return (osConstants.errno as Record<string, number>)[code] ?? 5;
+}
 
 // --trace: the controller method behind each volume action Nova sends
 const ADMIN_ACTIONS = new Set(['os-migrate_volume_completion']);
@@ -116,27 +125,61 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
   );
   router.add('POST', '/v2/:project_id/volumes', async (c) => {
     const v = asObject(c.body, 'volume');
-    const size = typeof v.size === 'string' && /^\d+$/.test(v.size) ? Number(v.size) : v.size;
-    if (typeof size !== 'number') throw new HttpFault(400, `Invalid input received: Volume size '${String(v.size)}' must be an integer and greater than 0`);
-    const vol = await store.update((s) =>
-      volumeApi.createVolume(s, c.ctx, {
-        size,
-        name: optString(v, 'name') ?? optString(v, 'display_name'),
-        description: optString(v, 'description') ?? optString(v, 'display_description'),
-        volumeType: optString(v, 'volume_type'),
-        availabilityZone: optString(v, 'availability_zone'),
-        snapshotId: optString(v, 'snapshot_id'),
-        imageRef: optString(v, 'imageRef'),
-      }),
-    );
-    backend.createImage(vol.id, vol.size);
-    VLOG.info(`Created volume successfully.`, { context: c.ctx });
+    const req: volumeApi.CreateVolumeRequest = {
+      size: volumeApi.extractSize(v.size),
+      name: optString(v, 'name') ?? optString(v, 'display_name'),
+      description: optString(v, 'description') ?? optString(v, 'display_description'),
+      volumeType: optString(v, 'volume_type'),
+      availabilityZone: optString(v, 'availability_zone'),
+      snapshotId: optString(v, 'snapshot_id'),
+      imageRef: optString(v, 'imageRef'),
+    };
+    // the API's checks and the quota first: a refused request makes nothing
+    read((s) => volumeApi.checkCreate(s, c.ctx, req));
+    // cinder-volume's create: the image; when the backend fails (EFBIG, ENOSPC…) the
+    // volume is recorded in 'error', with no image, as the create flow's revert leaves it
+    const id = randomUUID();
+    let status: 'available' | 'error' = 'available';
+    try {
+      backend.createImage(id, req.size);
+    } catch (err) {
+      status = 'error';
+      const code = (err as NodeJS.ErrnoException).code;
+      VLOG.exception(`Failed to create volume ${id}`, code ? `[Errno ${errnoNumber(code)}] ${strerror(code)}` : err, { context: c.ctx });
+      VLOG.error(`Volume ${id}: create failed`, { context: c.ctx });
+    }
+    let vol: Volume;
+    try {
+      vol = await store.update((s) => volumeApi.createVolume(s, c.ctx, req, { id, status }));
+    } catch (err) {
+      // not recorded (the quota filled meanwhile, or the state could not be saved): no image either
+      if (status === 'available') removeImage(id, c.ctx);
+      throw err;
+    }
+    if (status === 'available') VLOG.info(`Created volume successfully.`, { context: c.ctx });
     return jsonResponse(202, { volume: volumeView(vol, c.base, c.ctx.isAdmin) });
   });
+  /** lvremove; a failure leaves the file behind (logged), never fails the request */
+  function removeImage(id: string, ctx: RequestContext): boolean {
+    try {
+      backend.deleteImage(id);
+      return true;
+    } catch (err) {
+      VLOG.exception(`Failed to delete the image of volume ${id}; it is left behind`, err, { context: ctx });
+      return false;
+    }
+  }
   router.add('DELETE', '/v2/:project_id/volumes/:id', async (c) => {
-    await store.update((s) => volumeApi.deleteVolume(s, c.ctx, c.params.id));
-    backend.deleteImage(c.params.id);
-    VLOG.info(`Deleted volume successfully.`, { context: c.ctx });
+    let holder: string | null = null;
+    const { volume, deleted } = await store.update((s) =>
+      volumeApi.deleteVolume(s, c.ctx, c.params.id, (v) => (holder = backend.openBy(s, v.id)) !== null),
+    );
+    if (!deleted) {
+      VLOG.error(`Unable to delete volume ${volume.id}: logical volume volume-${volume.id} in use (open by ${String(holder)}).`, { context: c.ctx });
+      return emptyResponse(202);
+    }
+    // the record is gone: only now, and only its own image
+    if (removeImage(volume.id, c.ctx)) VLOG.info(`Deleted volume successfully.`, { context: c.ctx });
     return emptyResponse(202);
   });
   router.add('POST', '/v2/:project_id/volumes/:id/action', async (c) =>
@@ -166,6 +209,7 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     const [name, arg] = Object.entries(c.body as Record<string, unknown>)[0] ?? [];
     const args = (arg && typeof arg === 'object' ? arg : {}) as Record<string, unknown>;
     const id = c.params.id;
+    cinderActionFault(name); // `nova-sim fault add cinder.…`: the action fails before it changes anything
     switch (name) {
       case 'os-reserve':
         await store.update((s) => volumeApi.reserveVolume(s, c.ctx, id));
@@ -219,6 +263,8 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
   }
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
+    // eventlet refuses the request line before cinder-api sees it
+    if (requestLineTooLong(req.method, req.url)) return uriTooLongResponse();
     const requestId = header(req.headers, 'X-OpenStack-Request-ID') ?? newRequestId();
     const common = { 'x-openstack-request-id': requestId, Date: httpDate() };
     try {
@@ -233,11 +279,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         return faultResponse(400, 'Malformed request url', common);
       }
       const base = `${origin}/v2/${project}`;
-      const res = await currentContext.run(ctx, () => m.handler({ ctx, params: m.params, query, body: parseJsonBody(req.body), base }));
+      const res = await currentContext.run(ctx, () => m.handler({ ctx, params: m.params, query, body: parseBoundedJsonBody(req.body), base }));
       LOG.info(`${origin} "${req.method} ${path}" status: ${res.status}`, { context: ctx });
       return { ...res, headers: { ...res.headers, ...common } };
     } catch (err) {
       if (err instanceof HttpFault) return faultResponse(err.status, err.explanation, common);
+      if (err instanceof QuotaError) return faultResponse(err.code, err.message, { ...common, ...err.headers });
       if (err instanceof CinderException) return faultResponse(err.code, err.message, common);
       throw err;
     }

@@ -4,6 +4,7 @@
 import { mkdirSync, openSync, closeSync, ftruncateSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { volumeImagePath } from '../state/paths.js';
+import type { State } from '../state/types.js';
 
 export const GiB = 1024 ** 3;
 
@@ -21,21 +22,38 @@ export class VolumeBackend {
     return volumeImagePath(this.statePath, volumeId);
   }
 
-  /** lvcreate in miniature: a sparse file of the volume's size */
+  /** lvcreate in miniature: a new sparse file of the volume's size. When it fails (EFBIG,
+   * ENOSPC…) nothing of it is left behind and the error is thrown. */
   createImage(volumeId: string, sizeGiB: number): string {
     const path = this.imagePath(volumeId);
     mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'w');
+    // 'wx': an image is only ever made for a new volume, never over another one's
+    const fd = openSync(path, 'wx');
     try {
       ftruncateSync(fd, sizeGiB * GiB);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      rmSync(path, { force: true });
+      throw err;
     }
+    closeSync(fd);
     return path;
   }
 
+  /** lvremove: the volume's own image, and nothing else */
   deleteImage(volumeId: string): void {
     rmSync(this.imagePath(volumeId), { force: true });
+  }
+
+  /** The domain whose QEMU holds the volume's image open (lvremove's "in use"), if any:
+   * a domain that is not shut off with a disk or a block-copy target on that path. */
+  openBy(state: State, volumeId: string): string | null {
+    const path = this.imagePath(volumeId);
+    for (const d of state.libvirt.domains) {
+      if (d.state === 'shutoff') continue;
+      if (d.def.disks.some((x) => x.source === path) || Object.values(d.mirrors).some((m) => m.source === path)) return d.name;
+    }
+    return null;
   }
 
   /** LVMVolumeDriver.initialize_connection (local target) */

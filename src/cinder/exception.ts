@@ -36,3 +36,26 @@ export class VolumeAttachmentNotFound extends CinderException {
     super('VolumeAttachmentNotFound', `Volume attachment could not be found with filter: ${filter}.`, 404);
   }
 }
+
+/** QuotaError: a 413 with Retry-After: 0 (cinder/exception.py) */
+export class QuotaError extends CinderException {
+  readonly headers = { 'Retry-After': '0' };
+  constructor(kind: string, message: string) {
+    super(kind, message, 413);
+  }
+}
+
+export class VolumeSizeExceedsAvailableQuota extends QuotaError {
+  constructor(name: string, requested: number, quota: number, consumed: number) {
+    super(
+      'VolumeSizeExceedsAvailableQuota',
+      `Requested volume or snapshot exceeds allowed ${name} quota. Requested ${requested}G, quota is ${quota}G and ${consumed}G has been consumed.`,
+    );
+  }
+}
+
+export class VolumeLimitExceeded extends QuotaError {
+  constructor(allowed: number, name = 'volumes') {
+    super('VolumeLimitExceeded', `Maximum number of volumes allowed (${allowed}) exceeded for quota '${name}'.`);
+  }
+}

@@ -4,7 +4,16 @@
 import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
-import { InvalidInput, InvalidVolume, PolicyNotAuthorized, VolumeAttachmentNotFound, VolumeNotFound } from './exception.js';
+import { pyStr } from '../common/pyrepr.js';
+import {
+  InvalidInput,
+  InvalidVolume,
+  PolicyNotAuthorized,
+  VolumeAttachmentNotFound,
+  VolumeLimitExceeded,
+  VolumeNotFound,
+  VolumeSizeExceedsAvailableQuota,
+} from './exception.js';
 
 export interface CinderContext {
   projectId: string;
@@ -42,11 +51,59 @@ export interface CreateVolumeRequest {
 
 export const VOLUME_TYPES = ['lvmdriver-1'];
 
-/** API.create: the volume goes straight to 'available' (the LVM driver's create is synchronous here). */
-export function createVolume(state: State, ctx: CinderContext, req: CreateVolumeRequest): Volume {
-  if (!Number.isInteger(req.size) || req.size <= 0) {
-    throw new InvalidInput(`Volume size '${req.size}' must be an integer and greater than 0`);
+/**
+ * The quotas every project has (cinder/quota.py). gigabytes is Mitaka's default; volumes
+ * is raised from Mitaka's 10, as an operator of a test cloud would, because the default
+ * fixture alone holds 13 volumes in one project. An admin has no way around them, as in
+ * Cinder: they are what bounds a volume's size.
+ */
+export const QUOTA_GIGABYTES = 1000;
+export const QUOTA_VOLUMES = 100;
+
+/** cinder.utils.as_int: "2" → 2, 2.5 → 2, "2.5" → 2; anything else comes back unchanged */
+export function asInt(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : v;
+  if (typeof v === 'string') {
+    if (/^\s*[+-]?\d+\s*$/.test(v)) return Number(v);
+    const f = v.trim() === '' ? NaN : Number(v.trim());
+    if (Number.isFinite(f)) return Math.trunc(f);
   }
+  return v;
+}
+
+/** %s of the size in Cinder's message: a whole number with all its digits */
+function sizeText(v: unknown): string {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v).toString();
+  if (v === undefined) return 'None';
+  return pyStr(v);
+}
+
+/**
+ * ExtractVolumeRequestTask._extract_size's validate_int: an integer greater than 0. Python
+ * sizes past 2**63 are longs and fail isinstance(size, int); novasim refuses every size
+ * past 2**53 (not a safe integer) the same way.
+ */
+export function extractSize(raw: unknown): number {
+  const size = asInt(raw);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
+    throw new InvalidInput(`Volume size '${sizeText(size)}' must be an integer and greater than 0`);
+  }
+  return size;
+}
+
+/** QuotaReserveTask: gigabytes (volumes and snapshots of the project), then volumes */
+export function checkQuota(state: State, ctx: CinderContext, size: number): void {
+  const mine = state.cinder.volumes.filter((v) => v.projectId === ctx.projectId);
+  const consumed = mine.reduce((n, v) => n + v.size, 0);
+  if (consumed + size > QUOTA_GIGABYTES) throw new VolumeSizeExceedsAvailableQuota('gigabytes', size, QUOTA_GIGABYTES, consumed);
+  if (mine.length + 1 > QUOTA_VOLUMES) throw new VolumeLimitExceeded(QUOTA_VOLUMES);
+}
+
+/** API.create's checks, in the create flow's order: size, source, type, zone, quota. Nothing
+ * is made before they pass. */
+export function checkCreate(state: State, ctx: CinderContext, req: CreateVolumeRequest): void {
+  extractSize(req.size);
   if (req.snapshotId) throw new InvalidInput(`snapshot ${req.snapshotId} could not be found`);
   if (req.imageRef && !state.images.some((i) => i.id === req.imageRef || i.name === req.imageRef)) {
     throw new InvalidInput(`Image ${req.imageRef} could not be found.`);
@@ -57,18 +114,30 @@ export function createVolume(state: State, ctx: CinderContext, req: CreateVolume
   }
   const az = req.availabilityZone ?? 'nova';
   if (az !== 'nova') throw new InvalidInput('Availability zone \'' + az + '\' is invalid.');
+  checkQuota(state, ctx, req.size);
+}
+
+/** API.create plus cinder-volume's outcome: the volume is recorded 'available' when its
+ * image was made, 'error' when the backend failed (as the create flow's revert leaves it). */
+export function createVolume(
+  state: State,
+  ctx: CinderContext,
+  req: CreateVolumeRequest,
+  made: { id?: string; status?: 'available' | 'error' } = {},
+): Volume {
+  checkCreate(state, ctx, req);
   const now = isoMicros();
   const vol: Volume = {
-    id: randomUUID(),
+    id: made.id ?? randomUUID(),
     displayName: req.name,
     displayDescription: req.description,
     size: req.size,
-    status: 'available',
+    status: made.status ?? 'available',
     attachStatus: 'detached',
     attachments: [],
     migrationStatus: null,
-    availabilityZone: az,
-    volumeType,
+    availabilityZone: req.availabilityZone ?? 'nova',
+    volumeType: req.volumeType ?? VOLUME_TYPES[0],
     bootable: Boolean(req.imageRef),
     projectId: ctx.projectId,
     userId: ctx.userId,
@@ -87,8 +156,10 @@ class CinderNotFoundType extends InvalidInput {
   }
 }
 
-/** API.delete: only settled, unattached volumes. */
-export function deleteVolume(state: State, ctx: CinderContext, volumeId: string): Volume {
+/** API.delete: only settled, unattached volumes. Then the driver's delete: when the image
+ * is still open (`inUse`: lvremove's "in use"), the volume stays, in 'error_deleting', as
+ * the manager leaves it; else the record goes and the caller removes that volume's image. */
+export function deleteVolume(state: State, ctx: CinderContext, volumeId: string, inUse: (v: Volume) => boolean = () => false): { volume: Volume; deleted: boolean } {
   const v = getVolume(state, ctx, volumeId);
   const deletable = ['available', 'error', 'error_restoring', 'error_extending'];
   if (!deletable.includes(v.status) || v.attachStatus === 'attached' || v.migrationStatus === 'migrating') {
@@ -96,8 +167,13 @@ export function deleteVolume(state: State, ctx: CinderContext, volumeId: string)
       'Volume status must be available or error or error_restoring or error_extending and must not be migrating, attached, belong to a consistency group or have snapshots.',
     );
   }
-  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== volumeId);
-  return v;
+  if (inUse(v)) {
+    v.status = 'error_deleting';
+    touch(v);
+    return { volume: v, deleted: false };
+  }
+  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== v.id);
+  return { volume: v, deleted: true };
 }
 
 /** API.reserve_volume: available → attaching */

@@ -2,35 +2,51 @@
 // folder (nova-api.log, nova-compute.log, cinder-api.log, cinder-volume.log, libvirtd.log,
 // qemu-monitor.log), in oslo.log's layout, each kept under a size bound by rotating
 // to <file>.1 as logrotate would.
+//
+// A log that cannot be written never stops a command (oslo.log's handlers report their
+// own errors and let the service go on): the first failure prints one warning on stderr,
+// and the process logs no more to files.
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatOslo, type LogSink } from './log.js';
 
 export const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
 
-export function fileLogSink(dir: string, maxBytes = DEFAULT_MAX_LOG_BYTES): LogSink {
+export function fileLogSink(
+  dir: string,
+  maxBytes = DEFAULT_MAX_LOG_BYTES,
+  warn: (line: string) => void = (line) => void process.stderr.write(line),
+): LogSink {
   let made = false;
+  let broken = false;
   const sizes = new Map<string, number>();
   return (rec) => {
-    if (!made) {
-      mkdirSync(dir, { recursive: true });
-      made = true;
-    }
-    const file = join(dir, `${rec.service}.log`);
-    const line = formatOslo(rec) + '\n';
-    let size = sizes.get(file);
-    if (size === undefined) {
-      try {
-        size = statSync(file).size;
-      } catch {
+    if (broken) return;
+    try {
+      if (!made) {
+        mkdirSync(dir, { recursive: true });
+        made = true;
+      }
+      const file = join(dir, `${rec.service}.log`);
+      const line = formatOslo(rec) + '\n';
+      let size = sizes.get(file);
+      if (size === undefined) {
+        try {
+          size = statSync(file).size;
+        } catch {
+          size = 0;
+        }
+      }
+      if (size + line.length > maxBytes && size > 0) {
+        renameSync(file, `${file}.1`);
         size = 0;
       }
+      appendFileSync(file, line);
+      sizes.set(file, size + Buffer.byteLength(line));
+    } catch (err) {
+      broken = true;
+      const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+      warn(`WARNING: cannot write the services' logs to ${dir}: ${code}; going on without them\n`);
     }
-    if (size + line.length > maxBytes && size > 0) {
-      renameSync(file, `${file}.1`);
-      size = 0;
-    }
-    appendFileSync(file, line);
-    sizes.set(file, size + Buffer.byteLength(line));
   };
 }

@@ -11,6 +11,7 @@ import type { QmpEvent, QmpReply } from '../qemu/types.js';
 import type { StateStore } from '../state/store.js';
 import type { DiskMirror, Domain, DomainDef, DomainDisk, State } from '../state/types.js';
 import { LibvirtError, VIR_ERR, systemError } from './errors.js';
+import { libvirtFault } from './faults.js';
 import {
   VIR_DOMAIN_AFFECT,
   VIR_DOMAIN_BLOCK_JOB_ABORT,
@@ -117,6 +118,7 @@ export class LibvirtConnection {
   /** virDomainDefineXML: a new persistent domain, or the next-boot config of an existing one */
   async defineXML(xml: string): Promise<VirDomain> {
     const def = parseDomainXml(xml);
+    libvirtFault('libvirt.defineXML', { domain: def.name });
     await this.store.update((s) => {
       const existing = s.libvirt.domains.find((d) => d.uuid === def.uuid);
       if (existing) {
@@ -363,6 +365,7 @@ export class VirDomain {
 
   /** virDomainUndefineFlags: an inactive domain disappears, an active one becomes transient */
   async undefineFlags(flags = 0): Promise<void> {
+    libvirtFault('libvirt.undefine', { domain: this.domName });
     await this.conn.store.update((s) => {
       const d = this.conn.domainObj(this.uuid, this.domName, s);
       if (!d.persistentDef) throw new LibvirtError(VIR_ERR.OPERATION_INVALID, 'cannot undefine transient domain');
@@ -491,6 +494,7 @@ export class VirDomain {
 
   /** virDomainBlockRebase (src/libvirt-domain.c) → qemuDomainBlockRebase */
   async blockRebase(disk: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
+    libvirtFault('libvirt.blockRebase', { domain: this.domName, disk, path: base });
     const F = VIR_DOMAIN_BLOCK_REBASE;
     if (!disk) throw new LibvirtError(VIR_ERR.INVALID_ARG, 'disk in virDomainBlockRebase must not be NULL');
     if (flags & F.COPY) {
@@ -649,6 +653,7 @@ export class VirDomain {
 
   /** virDomainBlockJobAbort → qemuDomainBlockJobAbort */
   async blockJobAbort(path: string, flags = 0): Promise<number> {
+    if (flags & VIR_DOMAIN_BLOCK_JOB_ABORT.PIVOT) libvirtFault('libvirt.blockJobAbort.pivot', { domain: this.domName, disk: path });
     const vm = this.obj();
     if (!isActive(vm)) throw new LibvirtError(VIR_ERR.OPERATION_INVALID, 'domain is not running');
     const disk = findDisk(vm.def, path);
@@ -685,6 +690,7 @@ export class VirDomain {
 
   /** virDomainBlockResize → qemuDomainBlockResize (size in KiB unless BYTES) */
   async blockResize(path: string, size: number, flags = 0): Promise<number> {
+    libvirtFault('libvirt.blockResize', { domain: this.domName, disk: path });
     const vm = this.obj();
     if (!isActive(vm)) throw new LibvirtError(VIR_ERR.OPERATION_INVALID, 'domain is not active');
     const disk = findDisk(vm.def, path);

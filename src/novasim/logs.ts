@@ -3,7 +3,7 @@
 // oslo.log's layout (src/common/log-files.ts, rotated to <file>.1 at 1 MiB); this reads
 // them back, merges several services by time, keeps the records of one request, and
 // follows them as they grow. Nothing here writes to the terminal; sim_main.ts prints.
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError } from '../common/errors.js';
 import { logsDir } from '../state/paths.js';
@@ -26,12 +26,14 @@ const RECORD = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \d+ [A-Z]+ \S+ (.*)$/;
 
 /** services that have a log file (the documented ones first, then any other file found) */
 export function knownServices(statePath: string): string[] {
-  const dir = logsDir(statePath);
-  const found = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith('.log'))
-        .map((f) => f.slice(0, -'.log'.length))
-    : [];
+  let found: string[] = [];
+  try {
+    found = readdirSync(logsDir(statePath))
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => f.slice(0, -'.log'.length));
+  } catch {
+    // no logs folder (or something else in its place): only the documented services
+  }
   const listed: readonly string[] = [...SERVICES, ...OCCASIONAL];
   return [...listed, ...found.filter((s) => !listed.includes(s)).sort()];
 }

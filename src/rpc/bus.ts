@@ -3,9 +3,11 @@
 // event loop, so the caller (nova-api) answers before the consumer (nova-compute) starts.
 import { currentContext, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
+import { faultAt } from '../common/faults.js';
 import { tracer, type SpanSpec } from '../trace/tracer.js';
 
 const LOG = getLogger('oslo_messaging.rpc.server', 'nova-compute');
+const CLIENT_LOG = getLogger('oslo_messaging.rpc.client', 'nova-api');
 
 // --trace: where a request leaves nova-api (the client's cast) and where nova-compute picks
 // it up (the server's dispatcher, a new line of work caused by the cast)
@@ -67,6 +69,13 @@ export class MessageBus {
     const endpoint = this.consumers.get(`${topic}.${server}`);
     if (!endpoint) throw new MessagingTimeout(`${topic}.${server}`);
     const [c, a] = this.wire(ctx, args);
+    if (faultAt('rpc.cast')) {
+      // `nova-sim fault add rpc.cast`: nova-compute is down. The broker takes the message and
+      // nobody consumes it; the caller cannot tell (a cast has no reply), so nova-api answers
+      // as if all went well and whatever the API changed before the cast stays as it is.
+      CLIENT_LOG.debug(`cast to ${topic}.${server}: ${method} accepted by the broker; no consumer (nova-compute is down: fault rpc.cast)`, { context: c });
+      return;
+    }
     const outcome: CastOutcome = { topic, server, method, ctx: c, args: a };
     const p = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {

@@ -168,13 +168,13 @@ describe('Mitaka pitfalls reproduced', () => {
     expect(domainOf(s, SERVERS.web1)!.def.disks.find((d) => d.targetDev === 'vdb')!.source).toBe(w.imagePath(VOLS.newWebData));
   });
 
-  it('a swap while another is in flight: the old volume is detaching, begin_detaching gets a Cinder 400, which Mitaka turns into a 500', async () => {
+  it('a swap while another is in flight: the old volume is detaching, begin_detaching gets a Cinder 400, a 400 InvalidVolume (Pike\'s fix; Mitaka answered 500)', async () => {
     await w.swap(SERVERS.web1, VOLS.webData, VOLS.newWebData, DEMO);
     await w.cloud.drain(); // leaves web-data 'detaching'
     const res = await w.swap(SERVERS.web1, VOLS.webData, VOLS.spare);
-    expect(res.status).toBe(500);
-    expect(res.body.computeFault.message).toBe(
-      "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'nova.exception.InvalidInput'>",
+    expect(res.status).toBe(400);
+    expect(res.body.badRequest.message).toMatch(
+      /^Invalid volume: Invalid input received: Invalid volume: Unable to detach volume\. Volume status must be 'in-use' and attach_status must be 'attached' to detach\. \(HTTP 400\) \(Request-ID: req-[0-9a-f-]{36}\)$/,
     );
   });
 });

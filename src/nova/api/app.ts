@@ -4,7 +4,8 @@ import { currentContext, newRequestId } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
 import { Router, splitUrl } from '../../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
-import { HttpFault, faultResponse, httpDate, jsonResponse, parseJsonBody } from '../../http/wsgi.js';
+import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../../http/limits.js';
+import { HttpFault, faultResponse, httpDate, jsonResponse } from '../../http/wsgi.js';
 import type { StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
@@ -62,6 +63,8 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
     .add('GET', '/v2.1/images/:id', images.show);
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
+    // eventlet refuses the request line before nova-api sees it (no request id, no log)
+    if (requestLineTooLong(req.method, req.url)) return uriTooLongResponse();
     const started = Date.now();
     const requestId = newRequestId();
     const common: Record<string, string> = { 'x-compute-request-id': requestId, Date: httpDate() };
@@ -94,7 +97,7 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
       const m = router.match(req.method, path);
       if (m === 'not-found') return finish(faultResponse(404, 'The resource could not be found.'));
       if (m === 'method-not-allowed') return finish(faultResponse(405, 'The method is not allowed for the requested route.'));
-      const body = parseJsonBody(req.body);
+      const body = parseBoundedJsonBody(req.body);
       const res = await currentContext.run(ctx, () => m.handler({ ctx, params: m.params, query, body, base: `${origin}/v2.1`, version }));
       return currentContext.run(ctx, () => finish(res));
     } catch (err) {

@@ -9,6 +9,7 @@ import {
   InstanceIsLocked,
   InstanceNotFound,
   InvalidDevicePath,
+  InvalidInput,
   InvalidVolume,
   NotFound,
   VolumeNotFound,
@@ -70,7 +71,8 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
         if (err instanceof VolumeNotFound || err instanceof InstanceNotFound) throw new HttpFault(404, err.message);
         if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
         if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, 'attach_volume', c.params.server_id);
-        if (err instanceof InvalidVolume || err instanceof InvalidDevicePath) throw new HttpFault(400, err.message);
+        // InvalidInput (Cinder's 400 to reserve): Ocata's fix for bug 1632513, a 500 in Mitaka
+        if (err instanceof InvalidVolume || err instanceof InvalidDevicePath || err instanceof InvalidInput) throw new HttpFault(400, err.message);
         if (err instanceof DevicePathInUse) throw new HttpFault(409, err.message);
         throw err;
       }
@@ -151,7 +153,8 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
             break;
           } catch (err) {
             if (err instanceof VolumeUnattached) continue;
-            if (err instanceof InvalidVolume) throw new HttpFault(400, err.message);
+            // InvalidInput: Cinder refused begin_detaching (bug 1515637, fixed in Mitaka)
+            if (err instanceof InvalidVolume || err instanceof InvalidInput) throw new HttpFault(400, err.message);
             throw err;
           }
         }

@@ -7,6 +7,7 @@ import { isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance, State } from '../../state/types.js';
 import { bdmsByInstance, instanceGetByUuid, newImageBdm, updateInstance } from '../db.js';
+import { journalBegin, journalEnd, journalStep } from '../../state/journal.js';
 import {
   DevicePathInUse,
   FlavorNotFound,
@@ -14,6 +15,7 @@ import {
   InstanceInvalidState,
   InstanceIsLocked,
   InvalidDevicePath,
+  InvalidInput,
   InvalidVolume,
   PolicyNotAuthorized,
   VolumeUnattached,
@@ -122,16 +124,30 @@ export class API {
     }
     this.volumeApi.checkDetach(oldVolume);
     this.volumeApi.checkAttach(newVolume, instance);
-    await this.volumeApi.beginDetaching(ctx, oldVolume.id);
+    // novasim: the journal records the swap's intent before its first change
+    const key = { kind: 'swap', instance: instance.uuid, device: oldVolume.attachments[instance.uuid].mountpoint } as const;
+    await this.store.update((s) => journalBegin(s, { ...key, id: ctx.requestId, volumes: [oldVolume.id, newVolume.id], step: 'api.accepted' }));
+    try {
+      await this.volumeApi.beginDetaching(ctx, oldVolume.id);
+    } catch (err) {
+      // nothing changed yet: the swap is simply refused
+      await this.store.update((s) => journalEnd(s, key));
+      // novasim takes Pike's fix (363146cb): Cinder's 400 (another request won the
+      // conditional update) is an InvalidVolume, a 400; Mitaka let it out as a 500
+      if (err instanceof InvalidInput) throw new InvalidVolume(err.message);
+      throw err;
+    }
     // NOTE: a failure here leaves the old volume 'detaching' — Mitaka has no rollback
-    // outside the try below.
+    // outside the try below (the journal entry stays, and the doctor knows it).
     await this.volumeApi.reserveVolume(ctx, newVolume.id);
+    await this.store.update((s) => journalStep(s, key, 'cinder.reserved'));
     try {
       this.rpc.swap_volume(ctx, instance, oldVolume.id, newVolume.id);
     } catch (err) {
       traceEvent('except Exception: (save_and_reraise_exception)', () => ({ rollback: 'roll_detaching(old), unreserve_volume(new)' }));
       await this.volumeApi.rollDetaching(ctx, oldVolume.id);
       await this.volumeApi.unreserveVolume(ctx, newVolume.id);
+      await this.store.update((s) => journalEnd(s, key));
       throw err;
     }
   }
@@ -143,15 +159,20 @@ export class API {
     if (device && !DEVICE_RE.test(device)) throw new InvalidDevicePath(device);
     // reserve_block_device_name creates the BDM on the host and answers the device name
     const dev = await this.rpc.reserve_block_device_name(ctx, instance, device, volumeId);
+    // volume_bdm: the row just reserved. A device name is unique on an instance (the host
+    // refuses one in use), so it names this row and never an attachment already there.
+    const bdmId = this.store.read().nova.bdms.find((b) => b.instanceUuid === instance.uuid && b.deviceName === dev && b.volumeId === volumeId)?.id;
     try {
       const volume = await this.volumeApi.get(ctx, volumeId);
       this.volumeApi.checkAttach(volume, instance);
       await this.volumeApi.reserveVolume(ctx, volumeId);
-      const bdm = this.store.read().nova.bdms.find((b) => b.instanceUuid === instance.uuid && b.volumeId === volumeId);
-      this.rpc.attach_volume(ctx, instance, bdm?.id ?? -1);
+      this.rpc.attach_volume(ctx, instance, bdmId ?? -1);
     } catch (err) {
+      // volume_bdm.destroy(): only the reserved row goes, never an existing attachment's
       await this.store.update((s) => {
-        s.nova.bdms = s.nova.bdms.filter((b) => !(b.instanceUuid === instance.uuid && b.volumeId === volumeId));
+        s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+        // the attach the host journaled at the reservation is over: it was refused
+        journalEnd(s, { kind: 'attach', instance: instance.uuid, device: dev });
       });
       throw err;
     }
@@ -164,7 +185,16 @@ export class API {
     checkInstanceState(instance, 'detach_volume', { vmState: DETACH_STATES });
     if (volume.attach_status === 'detached') throw new VolumeUnattached(volume.id);
     this.volumeApi.checkDetach(volume);
-    await this.volumeApi.beginDetaching(ctx, volume.id);
+    // novasim: the journal records the detach's intent before its first change
+    const key = { kind: 'detach', instance: instance.uuid, device: volume.attachments[instance.uuid]?.mountpoint ?? null } as const;
+    await this.store.update((s) => journalBegin(s, { ...key, id: ctx.requestId, volumes: [volume.id], step: 'api.accepted' }));
+    try {
+      await this.volumeApi.beginDetaching(ctx, volume.id);
+    } catch (err) {
+      await this.store.update((s) => journalEnd(s, key));
+      throw err;
+    }
+    await this.store.update((s) => journalStep(s, key, 'cinder.detaching'));
     this.rpc.detach_volume(ctx, instance, volume.id);
   }
 
@@ -176,11 +206,13 @@ export class API {
     guard: StateGuard,
     values: Partial<Instance>,
     lock = true,
+    journal: { kind: 'delete'; id: string } | null = null,
   ): Promise<Instance> {
     return this.store.update((s) => {
       const cur = instanceGetByUuid(s, ctx, instance.uuid);
       if (lock) checkInstanceLock(ctx, cur);
       checkInstanceState(cur, method, guard);
+      if (journal) journalBegin(s, { kind: journal.kind, instance: cur.uuid, device: null, id: journal.id, volumes: [], step: 'api.accepted' });
       return updateInstance(s, cur.uuid, values);
     });
   }
@@ -253,6 +285,8 @@ export class API {
       'delete',
       { vmState: null, taskState: null, mustHaveLaunched: false },
       { taskState: task_states.DELETING },
+      true,
+      { kind: 'delete', id: ctx.requestId },
     );
     this.rpc.terminate_instance(ctx, inst);
   }
@@ -297,6 +331,7 @@ export class API {
       };
       s.nova.instances.push(inst);
       newImageBdm(s, inst.uuid, image.id);
+      journalBegin(s, { kind: 'boot', instance: inst.uuid, device: null, id: ctx.requestId, volumes: [], step: 'api.accepted' });
       return inst;
     });
     this.rpc.build_and_run_instance(ctx, instance);

@@ -11,7 +11,7 @@ import { InstanceInvalidState, InstanceIsLocked, InvalidInput, InvalidVolume, Vo
 import { CinderAPI, type NovaVolume } from '../../../src/nova/volume/cinder.js';
 import type { MessageBus } from '../../../src/rpc/bus.js';
 import type { StateStore } from '../../../src/state/store.js';
-import type { Instance } from '../../../src/state/types.js';
+import type { Instance, State } from '../../../src/state/types.js';
 
 const SERVER = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c01';
 const OTHER_SERVER = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c02';
@@ -119,7 +119,10 @@ function setup() {
   const volumeApi = new CinderAPI(cinder, 'http://127.0.0.1:8776');
   const order: string[] = [];
   const rpc = { swap_volume: vi.fn(() => void order.push('cast')) } as unknown as ComputeRpcAPI & { swap_volume: ReturnType<typeof vi.fn> };
-  const api = new API({} as StateStore, volumeApi, rpc);
+  // the journal's saves (novasim's) go to a state of their own here
+  const journal = { nova: { instances: [], bdms: [] } } as unknown as State;
+  const store = { update: async (fn: (s: State) => unknown) => fn(journal), read: () => journal } as unknown as StateStore;
+  const api = new API(store, volumeApi, rpc);
   return { api, cinder, rpc };
 }
 
@@ -275,11 +278,12 @@ describe('compute API swap_volume: Cinder, then the cast', () => {
     expect(rpc.swap_volume).not.toHaveBeenCalled();
   });
 
-  it('begin_detaching failing stops before reserve_volume', async () => {
+  it('begin_detaching failing stops before reserve_volume; its 400 is an InvalidVolume (Pike\'s fix, not Mitaka\'s 500)', async () => {
     const { api, cinder, rpc } = setup();
     cinder.failures.set('os-begin_detaching old', { status: 400, message: 'Invalid volume: Unable to detach volume.' });
     const err = await caught(api.swap_volume(MEMBER, instance(), oldVolume(), newVolume()));
-    expect(err).toBeInstanceOf(InvalidInput);
+    expect(err).toBeInstanceOf(InvalidVolume);
+    expect(err.message).toBe('Invalid volume: Invalid input received: Invalid volume: Unable to detach volume. (HTTP 400) (Request-ID: req-cinder)');
     expect(cinder.calls).toEqual(['os-begin_detaching old']);
     expect(rpc.swap_volume).not.toHaveBeenCalled();
   });

@@ -1,6 +1,8 @@
 // nova/virt/libvirt/volume/: the volume drivers, chosen by connection_info's
 // driver_volume_type. 'local' (LibvirtVolumeDriver) is a host block path; network
 // types (rbd …) have no source_path, which swap refuses.
+import { SimError } from '../../../common/errors.js';
+import { faultAt } from '../../../common/faults.js';
 import type { DiskCacheMode, DomainDisk } from '../../../state/types.js';
 
 export interface ConnectionInfo {
@@ -38,9 +40,26 @@ export function getVolumeConfig(info: ConnectionInfo, disk: DiskInfo): GuestDisk
   return { ...base, sourceType: 'block', sourcePath: String(info.data.device_path ?? ''), sourceName: null };
 }
 
-/** connect_volume: a local path needs nothing; the hook exists for the other types */
+/** os_brick.exception.BrickException: what a connector lets out of connect_volume */
+export class BrickException extends SimError {
+  constructor(message: string, kind = 'BrickException') {
+    super(kind, message);
+  }
+}
+
+/** os_brick.exception.VolumeDeviceNotFound: the device never showed up on the host */
+export class VolumeDeviceNotFound extends BrickException {
+  constructor(device: string) {
+    super(`Volume device not found at ${device}.`, 'VolumeDeviceNotFound');
+  }
+}
+
+/** connect_volume: a local path needs nothing; the hook exists for the other types. A
+ * `nova-sim fault add driver.connect_volume` fails it as an iSCSI or FC connector fails
+ * (VolumeDeviceNotFound, or BrickException with the --error text). */
 export function connectVolume(info: ConnectionInfo): void {
-  void info;
+  const rule = faultAt('driver.connect_volume');
+  if (rule) throw rule.error === null ? new VolumeDeviceNotFound(String(info.data?.device_path ?? '')) : new BrickException(rule.error);
 }
 
 export function disconnectVolume(info: ConnectionInfo, dev: string): void {
