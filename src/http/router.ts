@@ -22,7 +22,8 @@ export class Router<H> {
 
   /** 'method-not-allowed' when the path exists for another method */
   match(method: string, path: string): RouteMatch<H> | 'not-found' | 'method-not-allowed' {
-    const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+    // a malformed %-escape is kept as it is (webob does not decode it either): it matches no id
+    const segs = path.split('/').filter(Boolean).map(decodeSegment);
     let pathMatched = false;
     for (const r of this.routes) {
       if (r.parts.length !== segs.length) continue;
@@ -47,4 +48,13 @@ export class Router<H> {
 export function splitUrl(req: HttpRequest): { origin: string; path: string; query: URLSearchParams } {
   const u = new URL(req.url);
   return { origin: u.origin, path: u.pathname, query: u.searchParams };
+}
+
+/** one path segment, %-decoded where the escapes are well-formed */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
 }

@@ -304,7 +304,8 @@ export function defaults(spec: ParserSpec): Namespace {
   const ns: Namespace = {};
   for (const a of allArgs(spec)) {
     if (a.action === 'help' || a.action === 'version') continue;
-    if (a.dest in ns && a.default === undefined) continue;
+    // own keys only: a dest named like an Object.prototype member is a dest like any other
+    if (Object.hasOwn(ns, a.dest) && a.default === undefined) continue;
     if (a.default !== undefined) ns[a.dest] = Array.isArray(a.default) ? [...a.default] : a.default;
     else ns[a.dest] = a.action === 'store_true' ? false : null;
   }

@@ -32,7 +32,7 @@ export const GUEST_LOAD: ParserSpec = {
 };
 
 const DOMAIN: ArgSpec = { dest: 'domain', metavar: '<domain>', help: 'Domain name, id or uuid (or the server name or ID).' };
-const VIRSH_COMMANDS: Record<string, ParserSpec> = {
+export const VIRSH_COMMANDS: Record<string, ParserSpec> = {
   list: {
     prog: 'nova-sim virsh list',
     description: 'list domains',
@@ -89,9 +89,16 @@ export function interruptCurrent(): boolean {
 }
 
 /** a missing state file is created from the default fixture, as for every command */
-export async function ensureState(statePath: string, err: Out): Promise<void> {
+export async function ensureState(statePath: string, err: Out, quiet = false): Promise<void> {
   const [{ ensureWorld }, { StateStore }] = await Promise.all([import('../novasim/world.js'), import('../state/store.js')]);
-  await ensureWorld(new StateStore(statePath), (line) => err(`${line}\n`));
+  const store = new StateStore(statePath);
+  await ensureWorld(store, (line) => err(`${line}\n`));
+  // an operation a process began and never ended: say so first (doctor lists it itself)
+  const s = store.read();
+  if (s.operations?.length && !quiet) {
+    const { interruptedNotices } = await import('../novasim/doctor.js');
+    for (const line of interruptedNotices(s)) err(`${line}\n`);
+  }
 }
 
 export async function runSimCommand(name: string, parsed: ParseResult, statePath: string, out: Out, err: Out): Promise<number> {
@@ -179,7 +186,7 @@ async function runVirsh(parsed: ParseResult, statePath: string, out: Out, err: O
     return 0;
   }
   const [cmd, ...rest] = parsed.rest;
-  const spec = VIRSH_COMMANDS[cmd];
+  const spec = Object.hasOwn(VIRSH_COMMANDS, cmd) ? VIRSH_COMMANDS[cmd] : undefined;
   if (!spec) {
     throw new UsageError(VIRSH, `argument <command>: invalid choice: '${cmd}' (choose from ${Object.keys(VIRSH_COMMANDS).map((c) => `'${c}'`).join(', ')})`);
   }

@@ -1,6 +1,7 @@
 // Entry point of bin/nova-sim: manage the embedded world (init from a fixture, find a
 // volume's image file). The work is done by src/novasim/world.ts; this only parses and prints.
 import { HELP, STATE } from './sim_args.js';
+import { FAULT_POINTS } from '../common/faults.js';
 import { resolveStatePath } from '../state/paths.js';
 import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from './argparse.js';
 import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
@@ -11,7 +12,8 @@ interface WorldModule {
 }
 
 
-const SUBCOMMANDS: Record<string, ParserSpec> = {
+/** nova-sim's subcommands and their parsers (the fuzz tests generate arguments from them) */
+export const SUBCOMMANDS: Record<string, ParserSpec> = {
   init: {
     prog: 'nova-sim init',
     description: 'Create the state file (and its volume images) from a fixture.',
@@ -84,10 +86,42 @@ const SUBCOMMANDS: Record<string, ParserSpec> = {
       { flags: ['--clear'], dest: 'clear', action: 'store_true', default: false, help: "Remove the server's rules (on the disk, if given)." },
     ],
   },
+  doctor: {
+    prog: 'nova-sim doctor',
+    description: 'List what a crash, a failed save or a fault left inconsistent (exit 1 if anything); --fix repairs it.',
+    epilog:
+      "--fix repairs the way an operator would: cinder reset-state, nova reset-state, virsh define, finishing or undoing an " +
+      'interrupted pivot from the disk the domain really uses, so the data the guest wrote is kept.',
+    args: [HELP, STATE, { flags: ['--fix'], dest: 'fix', action: 'store_true', default: false, help: 'Repair what is found, then look again.' }],
+  },
+  fault: {
+    prog: 'nova-sim fault',
+    description: 'Set, list or clear faults on purpose at named points of every layer (Cinder, RPC, volume driver, libvirt, the state write).',
+    epilog:
+      "Rules stay in the state until 'fault clear'; one rule per point ('add' replaces it). Counts are per process: each nova or " +
+      'nova-sim command counts afresh, so --once fails the first time the point is reached in each command. ' +
+      `Points: ${FAULT_POINTS.join(', ')}.`,
+    args: [
+      HELP,
+      STATE,
+      { dest: 'action', metavar: '<add|list|clear>', nargs: '?', default: 'list', help: 'add a rule, list the rules, or clear them (all, or one point\'s). Default: list.' },
+      { dest: 'point', metavar: '<point>', nargs: '?', default: null, help: 'Where the fault fires, e.g. cinder.reserve_volume or libvirt.blockJobAbort.pivot.' },
+      {
+        flags: ['--error'],
+        dest: 'error',
+        metavar: '<text>',
+        default: null,
+        help: "What the failure says (Cinder's HTTP 500 message, the libvirtError's or os-brick's text); state.write: ENOSPC (default), EIO or short.",
+      },
+      { flags: ['--once'], dest: 'once', action: 'store_true', default: false, help: 'Fire the first time the point is reached in each command only.' },
+      { flags: ['--times'], dest: 'times', metavar: '<n>', default: null, help: 'Fire the first n times in each command. Default: every time.' },
+      { flags: ['--after-bytes'], dest: 'after_bytes', metavar: '<n>', default: null, help: 'state.write only: n bytes land before the write fails.' },
+    ],
+  },
   ...SIM_SUBCOMMANDS,
 };
 
-const MAIN: ParserSpec = {
+export const MAIN: ParserSpec = {
   prog: 'nova-sim',
   description: "Manage novasim's embedded cloud.",
   args: [HELP, STATE],
@@ -110,7 +144,8 @@ export async function simMain(argv: string[], out = (t: string) => void process.
       return argv.length ? 2 : 0;
     }
     const [name, ...rest] = top.rest;
-    const spec = SUBCOMMANDS[name];
+    // own keys only: `nova-sim constructor` must not find Object.prototype.constructor
+    const spec = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
     if (!spec) {
       throw new UsageError(MAIN, `argument <subcommand>: invalid choice: '${name}' (choose from ${Object.keys(SUBCOMMANDS).map((c) => `'${c}'`).join(', ')})`);
     }
@@ -118,7 +153,7 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     const { ns, extras } = parsed;
     if (extras.length || top.extras.length) throw new UsageError(MAIN, `unrecognized arguments: ${[...top.extras, ...extras].join(' ')}`);
     const statePath = resolveStatePath((ns.state as string | null) ?? (top.ns.state as string | null) ?? undefined);
-    if (name in SIM_SUBCOMMANDS) return await runSimCommand(name, parsed, statePath, out, err);
+    if (Object.hasOwn(SIM_SUBCOMMANDS, name)) return await runSimCommand(name, parsed, statePath, out, err);
     if (name === 'logs') {
       const { logsCommand } = await import('../novasim/logs.js');
       return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean }, out);
@@ -144,6 +179,28 @@ export async function simMain(argv: string[], out = (t: string) => void process.
           clear: ns.clear as boolean,
         }),
       );
+      return 0;
+    }
+    if (name === 'doctor') {
+      await ensureState(statePath, err, true);
+      const { doctorCommand } = await import('../novasim/doctor.js');
+      const r = await doctorCommand(statePath, ns.fix as boolean);
+      out(r.out);
+      return r.code;
+    }
+    if (name === 'fault') {
+      const fault = await import('../novasim/fault.js');
+      let plan: import('../novasim/fault.js').FaultPlan;
+      try {
+        plan = fault.planFaultCommand({ action: ns.action as string, point: ns.point as string | null, error: ns.error as string | null, once: ns.once as boolean, times: ns.times as string | null, afterBytes: ns.after_bytes as string | null });
+      } catch (e) {
+        if (e instanceof fault.FaultArgumentError) throw new UsageError(spec, `argument ${e.argument}: ${e.message}`);
+        throw e;
+      }
+      await ensureState(statePath, err);
+      const r = await fault.runFaultCommand(statePath, plan);
+      if (r.table) out(`${(await import('./table.js')).renderTable(r.table.header, r.table.rows)}\n`);
+      for (const line of r.lines) out(`${line}\n`);
       return 0;
     }
     const world = await loadWorld();

@@ -15,6 +15,7 @@ import { isoSeconds } from '../common/time.js';
 import { interruptedOperations } from '../state/journal.js';
 import { instanceDiskPath, volumeImagePath } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
+import { settleGuestLoads } from './guest-recover.js';
 import type { Bdm, Domain, DomainDef, DomainDisk, Instance, Operation, State, Volume } from '../state/types.js';
 
 export interface Finding {
@@ -28,6 +29,8 @@ export interface Finding {
 
 const TRANSITIONAL = new Set(['attaching', 'detaching', 'reserved', 'creating', 'deleting']);
 const SWAP_STEPS_AFTER_PIVOT = new Set(['libvirt.pivoted', 'libvirt.redefined', 'cinder.completed']);
+/** the steps of a swap between the undefine and the pivot: the domain is transient then */
+const SWAP_STEPS_TRANSIENT = new Set(['libvirt.undefined', 'libvirt.mirroring']);
 
 function instName(s: State, uuid: string): string {
   const i = s.nova.instances.find((x) => x.uuid === uuid);
@@ -61,7 +64,7 @@ function mitakaAftermath(op: Operation): string {
     case 'swap':
       return SWAP_STEPS_AFTER_PIVOT.has(op.step)
         ? "on a real Mitaka cloud the guest now runs on the new volume while Nova's BDM and Cinder still name the old one, and the volumes stay 'detaching'/'attaching' until an operator repairs them by hand"
-        : "on a real Mitaka cloud the volumes stay 'detaching'/'attaching' until an operator runs cinder reset-state, and the domain stays transient";
+        : `on a real Mitaka cloud the volumes stay 'detaching'/'attaching' until an operator runs cinder reset-state${SWAP_STEPS_TRANSIENT.has(op.step) ? ', and the domain stays transient' : ''}`;
     case 'attach':
       return "on a real Mitaka cloud the volume stays 'attaching' and its BDM row stays until an operator runs cinder reset-state and deletes the row";
     case 'detach':
@@ -74,12 +77,25 @@ function mitakaAftermath(op: Operation): string {
 }
 
 /** The one line the next command prints for each interrupted operation. */
-export function interruptedNotices(s: State): string[] {
-  return interruptedOperations(s).map(
+export function interruptedNotices(s: State, ops: Operation[] = interruptedOperations(s)): string[] {
+  return ops.map(
     (op) =>
       `WARNING: the ${opText(s, op)} was interrupted (process ${op.pid} ended after step ${op.step}, ${op.id}); ` +
       `${mitakaAftermath(op)}. Run 'nova-sim doctor' to see what it left, 'nova-sim doctor --fix' to repair it.`,
   );
+}
+
+/**
+ * The notices of the operations that were surely interrupted: their process was seen gone
+ * first, and a read made after that (`reread`) still holds their entry. A process ends its
+ * operation in its last save and then exits, so a read just before that save followed by a
+ * liveness check just after the exit would name a finished operation interrupted.
+ */
+export function confirmedInterruptedNotices(first: State, reread: () => State): string[] {
+  const gone = interruptedOperations(first);
+  if (!gone.length) return [];
+  const now = reread();
+  return interruptedNotices(now, (now.operations ?? []).filter((op) => gone.some((g) => g.id === op.id && g.pid === op.pid && g.kind === op.kind)));
 }
 
 /** The connection_info Cinder's local target gives for a volume (LVM-style path). */
@@ -233,6 +249,9 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
           settleStatus(prev);
         }
         bdm.volumeId = actual;
+        // as swap_volume's BDM update does when the new volume is larger (resize_to)
+        const now = s.cinder.volumes.find((x) => x.id === actual);
+        if (now && prev && now.size > prev.size) bdm.volumeSize = now.size;
       }
       const ci = cinfoOf(bdm);
       const serial = disk.serial ?? ci.serial ?? actual;
@@ -262,17 +281,25 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
         add('domain-transient', `domain ${domain.name} of server ${name} is transient: shut off, it would be gone for good (Nova defines every domain it boots; a swap undefines it for the copy, and one that never ended leaves it so)`, 'define it again from the live definition (virsh define)');
         domain.persistentDef = persistentFromLive(live);
       } else {
-        for (const pd of domain.persistentDef.disks) {
-          const ld = live.disks.find((d) => d.targetDev === pd.targetDev);
-          if (ld && ld.source !== pd.source) {
-            add(
-              'persistent-xml-stale',
-              `domain ${domain.name}: its persistent definition names ${pd.source} for ${pd.targetDev}, the live domain uses ${ld.source} (Mitaka's _swap_volume re-defines the XML it saved before the copy)`,
-              'define the persistent XML from the live one',
-            );
-            domain.persistentDef = persistentFromLive(live);
-            break;
-          }
+        const pdisks = domain.persistentDef.disks;
+        const changed = pdisks.find((pd) => live.disks.some((d) => d.targetDev === pd.targetDev && d.source !== pd.source));
+        // novasim: the saved XML re-defined over an attach or a detach another process made
+        // during the copy lacks that disk, or keeps it
+        const missing = live.disks.find((d) => !pdisks.some((pd) => pd.targetDev === d.targetDev));
+        const extra = pdisks.find((pd) => !live.disks.some((d) => d.targetDev === pd.targetDev));
+        const why = "Mitaka's _swap_volume re-defines the XML it saved before the copy";
+        let line: string | null = null;
+        if (changed) {
+          const ld = live.disks.find((d) => d.targetDev === changed.targetDev)!;
+          line = `domain ${domain.name}: its persistent definition names ${changed.source} for ${changed.targetDev}, the live domain uses ${ld.source} (${why})`;
+        } else if (missing) {
+          line = `domain ${domain.name}: its persistent definition has no disk ${missing.targetDev}, which the live domain has (${missing.source}): a restart from it would lose the disk (${why}, over an attach made meanwhile)`;
+        } else if (extra) {
+          line = `domain ${domain.name}: its persistent definition has a disk ${extra.targetDev} (${extra.source}) that the live domain no longer has: a restart from it would bring the disk back (${why}, over a detach made meanwhile)`;
+        }
+        if (line) {
+          add('persistent-xml-stale', line, 'define the persistent XML from the live one');
+          domain.persistentDef = persistentFromLive(live);
         }
       }
     }
@@ -285,6 +312,9 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
       inst.taskState = null;
     }
   }
+
+  // 5b. guest loads whose host process died: the writes the disk's image really holds
+  for (const f of settleGuestLoads(s, busy)) add(f.kind, f.line, f.repair);
 
   // 6. Cinder's attachments that no BDM backs, and statuses no operation will move on
   for (const v of s.cinder.volumes) {

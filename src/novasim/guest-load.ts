@@ -21,8 +21,9 @@ import { GUEST_BLOCK, GuestWorkload, planWrite, specProblem, verifyImage, type V
 import type { QemuProcess } from '../qemu/process.js';
 import { StateStore } from '../state/store.js';
 import { formatBytes, shortSize } from './sizes.js';
+import { derivedImagePath, symlinkBelowImages } from '../state/paths.js';
 import { LibvirtError, VIR_ERR } from '../libvirt/errors.js';
-import type { Domain, GuestLoad, GuestLoadSegment, Instance, State } from '../state/types.js';
+import type { Domain, DomainDisk, GuestLoad, GuestLoadSegment, Instance, State } from '../state/types.js';
 
 const LOG = getLogger('novasim.guest', 'qemu');
 const MiB = 1 << 20;
@@ -64,6 +65,20 @@ function findLoad(s: State, server: string, disk: string): GuestLoad | undefined
   return (s.guestLoads ?? []).find((l) => l.server === server && l.disk === disk);
 }
 
+/**
+ * The image of a server's disk, as this state derives it from the volume's (or server's)
+ * id, never the string the state holds; refused in one line when it is not one of this
+ * state's images or is reached through a symbolic link (state validation refuses both
+ * first: this keeps every open confined should the two ever differ).
+ */
+function diskImage(statePath: string, s: State, inst: Instance, disk: DomainDisk): string {
+  const path = derivedImagePath(statePath, s, disk.source);
+  if (path === null) throw new CommandError(`The image of disk ${disk.targetDev} of ${inst.name} is not an image of this state: ${JSON.stringify(disk.source)}`);
+  const link = symlinkBelowImages(statePath, path);
+  if (link !== null) throw new CommandError(`The image of disk ${disk.targetDev} of ${inst.name} is reached through a symbolic link: ${JSON.stringify(link)} (images are never opened through one)`);
+  return path;
+}
+
 function specOf(seg: GuestLoadSegment): WorkloadSpec {
   return { seed: seg.seed, rate: seg.rate, blockSizes: seg.blockSizes, region: seg.region, limit: seg.limit };
 }
@@ -97,11 +112,12 @@ export async function configureGuestLoad(statePath: string, ref: string, disk: s
     s.guestLoads ??= [];
     let load = findLoad(s, inst.uuid, disk);
     const last = load?.segments.at(-1);
+    const image = diskImage(statePath, s, inst, d);
     let size = 0;
     try {
-      size = statSync(d.source).size;
+      size = statSync(image).size;
     } catch {
-      throw new CommandError(`The image of disk ${disk} of ${inst.name} is missing: ${d.source}`);
+      throw new CommandError(`The image of disk ${disk} of ${inst.name} is missing: ${image}`);
     }
     const seg: GuestLoadSegment = {
       seed: settings.seed ?? last?.seed ?? 1,
@@ -185,8 +201,9 @@ export function verifyGuestLoad(statePath: string, ref: string, disk: string): V
   if (!load) throw new CommandError(`Server ${inst.name} has no guest load on ${disk}`);
   const d = domainOf(s, inst)?.def.disks.find((x) => x.targetDev === disk);
   if (!d) throw new CommandError(`Server ${inst.name} has no disk ${disk}`);
-  const result = verifyImage(d.source, load.segments.map((seg) => ({ ...specOf(seg), writes: seg.writes })));
-  return { serverName: inst.name, disk, path: d.source, recorded: load.segments.map((x) => x.writes), result };
+  const image = diskImage(statePath, s, inst, d);
+  const result = verifyImage(image, load.segments.map((seg) => ({ ...specOf(seg), writes: seg.writes })));
+  return { serverName: inst.name, disk, path: image, recorded: load.segments.map((x) => x.writes), result };
 }
 
 // ------------------------------------------------------------------ running
@@ -424,6 +441,12 @@ export async function runGuestLoad(statePath: string, ref: string, seconds: numb
   if (busy) throw new CommandError(`The guest of ${inst.name} is already running in process ${busy.runnerPid}`);
   const mirror = Object.values(dom.mirrors).find((m) => pidAlive(m.ownerPid) && m.ownerPid !== process.pid);
   if (mirror) throw new CommandError(`The QEMU of ${inst.name} is run by process ${mirror.ownerPid} (a block job on ${mirror.dev})`);
+  // the QEMU opens every disk of the domain (and refuses a link: O_NOFOLLOW); the disks the
+  // guest writes to are checked here first, so a bad one is refused before anything runs
+  for (const l of loads) {
+    const d = dom.def.disks.find((x) => x.targetDev === l.disk && x.type !== 'network');
+    if (d) diskImage(statePath, s, inst, d);
+  }
 
   const started: RunningGuest[] = [];
   const before = new Map(loads.map((l) => [l.disk, l.segments.at(-1)?.writes ?? 0]));

@@ -1,13 +1,14 @@
 // Named worlds: a fixture describes servers, volumes and attachments; materialize()
 // turns it into a consistent state (Nova's instances and BDMs, Cinder's volumes and
 // attachments, libvirt's domains) and real image files with real data in them.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandError, SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
 import { instanceName, newBdm, newImageBdm } from '../nova/db.js';
-import { imagesDir, instanceDiskPath, volumeImagePath } from '../state/paths.js';
+import { imagesDir, instanceDiskPath, isSafeId, volumeImagePath } from '../state/paths.js';
+import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
 import { StateStore as Store } from '../state/store.js';
 import { SCHEMA_VERSION, type Domain, type DomainDisk, type Flavor, type Image, type Instance, type State, type User, type Volume } from '../state/types.js';
@@ -142,14 +143,22 @@ function checkFixture(fx: Fixture): string | null {
   if (!Array.isArray(fx.servers) || !Array.isArray(fx.volumes)) return 'servers and volumes must be arrays';
   const volIds = new Set<string>();
   for (const v of fx.volumes) {
-    if (typeof v.id !== 'string' || typeof v.name !== 'string' || !Number.isInteger(v.size) || v.size <= 0) {
-      return `volume ${JSON.stringify(v.name ?? v.id)} needs an id, a name and a positive integer size`;
+    if (typeof v.id !== 'string' || typeof v.name !== 'string' || !Number.isInteger(v.size) || v.size <= 0 || v.size > MAX_VOLUME_GIB) {
+      return `volume ${JSON.stringify(v.name ?? v.id)} needs an id, a name and a size of 1 to ${MAX_VOLUME_GIB} GiB`;
     }
+    // the id names the volume's image file: volume-<id>
+    if (!isSafeId(v.id)) return `volume ${JSON.stringify(v.name)}: the id ${JSON.stringify(v.id)} must be letters, digits, '.', '_' and '-'`;
+    if (volIds.has(v.id)) return `volume id ${v.id} is used twice`;
     volIds.add(v.id);
   }
   const attached = new Set<string>();
+  const uuids = new Set<string>();
   for (const s of fx.servers) {
     if (typeof s.uuid !== 'string' || typeof s.name !== 'string') return 'every server needs a uuid and a name';
+    // the uuid names the server's folder: instances/<uuid>/
+    if (!isSafeId(s.uuid)) return `server ${JSON.stringify(s.name)}: the uuid ${JSON.stringify(s.uuid)} must be letters, digits, '.', '_' and '-'`;
+    if (uuids.has(s.uuid)) return `server uuid ${s.uuid} is used twice`;
+    uuids.add(s.uuid);
     if (!['active', 'stopped', 'paused', 'suspended'].includes(s.state)) return `server ${s.name}: unknown state ${JSON.stringify(s.state)}`;
     if (!FLAVORS.some((f) => f.name === s.flavor)) return `server ${s.name}: unknown flavor ${JSON.stringify(s.flavor)}`;
     for (const a of s.volumes ?? []) {
@@ -180,7 +189,8 @@ export function patternBytes(seed: number, length: number): Buffer {
 
 function sparseFile(path: string, size: number): number {
   mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'w');
+  // a new file (the folders were emptied): never through a link, never one of a fixture's own twice
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   ftruncateSync(fd, size);
   return fd;
 }

@@ -60,23 +60,34 @@ export class RawImage {
     this.key = lockKey(path);
   }
 
-  /** raw_open: throws the errno as a QMP "Could not open" error */
+  /**
+   * raw_open: throws the errno as a QMP "Could not open" error. Unlike QEMU, a symbolic
+   * link is never followed (O_NOFOLLOW: ELOOP), nor is anything but a file or a block
+   * device opened: an image is a file of the state's images folder, and a link or a FIFO
+   * planted there must not steer (or hang) the guest's and the mirror's I/O.
+   */
   static open(path: string, cache: CacheFlags = cacheFlags()): RawImage {
+    let fd = -1;
     try {
-      return new RawImage(path, fs.openSync(path, 'r+'), cache);
+      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      checkImageFd(fd);
+      return new RawImage(path, fd, cache);
     } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
       throw new QmpError(msg.couldNotOpen(path, errnoText(e)));
     }
   }
 
   /** raw_co_create: a new (or truncated) image of `size` zero bytes, all of it a hole */
   static create(path: string, size: number, cache: CacheFlags = cacheFlags()): RawImage {
-    let fd: number;
+    let fd = -1;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o644);
+      checkImageFd(fd);
       fs.ftruncateSync(fd, 0);
       fs.ftruncateSync(fd, size);
     } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
       throw new QmpError(msg.couldNotOpen(path, errnoText(e)));
     }
     return new RawImage(path, fd, cache);
@@ -213,6 +224,15 @@ export class RawImage {
     fs.closeSync(this.fdNum);
     this.fdNum = -1;
   }
+}
+
+/**
+ * An image is a regular file or a block device: anything else is refused (EINVAL). The open
+ * took O_NONBLOCK only so that a FIFO cannot hang it; files and block devices ignore it.
+ */
+function checkImageFd(fd: number): void {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() && !st.isBlockDevice()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
 }
 
 function errnoText(e: unknown): string {

@@ -67,8 +67,13 @@ export class MessageBus {
 
   private _cast(ctx: RequestContext, topic: string, server: string, method: string, args: Record<string, unknown>): void {
     const endpoint = this.consumers.get(`${topic}.${server}`);
-    if (!endpoint) throw new MessagingTimeout(`${topic}.${server}`);
     const [c, a] = this.wire(ctx, args);
+    if (!endpoint) {
+      // no nova-compute serves that host: the broker keeps the message and nobody consumes it
+      // (a cast has no reply, so the caller cannot tell; what it changed stays as it is)
+      CLIENT_LOG.warning(`cast to ${topic}.${server}: ${method} accepted by the broker; no consumer listens on ${topic}.${server}`, { context: c });
+      return;
+    }
     if (faultAt('rpc.cast')) {
       // `nova-sim fault add rpc.cast`: nova-compute is down. The broker takes the message and
       // nobody consumes it; the caller cannot tell (a cast has no reply), so nova-api answers

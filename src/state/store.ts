@@ -31,6 +31,16 @@ export class StateWriteError extends SimError {
   }
 }
 
+/** A change would leave a state the next command could not read: it is not saved. */
+export class StateCheckError extends SimError {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super('StateCheckError', `not saved: the change would leave ${path} unreadable (${problem}); the state file is unchanged`);
+  }
+}
+
 // The lock is loaded on the first write only: a read-only command (nova list, nova show)
 // never pays for it.
 interface WriteLibs {
@@ -206,8 +216,13 @@ export class StateStore {
 
   private write(libs: WriteLibs, state: State): void {
     void libs; // held: the lock is what makes this write the only one
+    const text = JSON.stringify(state, null, 1) + '\n';
+    // a change that would leave a file the next command refuses is not saved: what is
+    // written is exactly what reads back
+    const problem = validateState(JSON.parse(text), this.path);
+    if (problem) throw new StateCheckError(this.path, problem);
     this.cache = null;
-    writeFileDurably(this.path, JSON.stringify(state, null, 1) + '\n');
+    writeFileDurably(this.path, text);
   }
 }
 
@@ -216,7 +231,7 @@ export function parseState(path: string, text: string): State {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    const why = text.trim() === '' ? 'the file is empty' : `not valid JSON (${(err as Error).message})`;
+    const why = text.trim() === '' ? 'the file is empty' : `not valid JSON (${(err as Error).message.replace(/\s+/g, ' ')})`;
     throw new StateFileError(path, why);
   }
   const problem = validateState(doc, path);

@@ -2,7 +2,9 @@
 // a live, indented call chain on stderr while the request runs, and at the end a JSON
 // document (one span per step) or a mermaid sequenceDiagram between the services.
 // Loaded only when one of those options is given.
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { CommandError } from '../common/errors.js';
+import { strerror } from '../common/strerror.js';
 import { tracer, type Span, type SpanEvent, type TraceSink } from './tracer.js';
 
 export type TraceFormat = 'json' | 'mermaid';
@@ -259,6 +261,17 @@ export interface TraceOptions {
 
 /** Turns tracing on for the rest of this command; finish() turns it off and writes the file. */
 export function startTrace(opts: TraceOptions): { spans: Span[]; finish(): void } {
+  // the file is opened before the command runs: a path that cannot be written refuses the
+  // command in one line instead of failing after it has changed the world
+  let fd = -1;
+  if (opts.file) {
+    try {
+      fd = openSync(opts.file, 'w');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new CommandError(`cannot write the trace to ${opts.file}: ${strerror(code)} (${code})`);
+    }
+  }
   const spans: Span[] = [];
   const live = opts.live ? liveSink(opts.live) : null;
   const removers = [tracer.addSink({ start: (s) => spans.push(s) })];
@@ -271,9 +284,16 @@ export function startTrace(opts: TraceOptions): { spans: Span[]; finish(): void 
       done = true;
       live?.close();
       for (const r of removers) r();
-      if (opts.file) {
+      if (fd >= 0) {
         const text = opts.format === 'mermaid' ? toMermaid(spans) : toJson(spans, opts.command ?? []);
-        writeFileSync(opts.file, text);
+        try {
+          writeFileSync(fd, text);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+          throw new CommandError(`cannot write the trace to ${opts.file}: ${strerror(code)} (${code})`);
+        } finally {
+          closeSync(fd);
+        }
       }
     },
   };

@@ -155,7 +155,7 @@ export function serversController(store: StateStore, compute: API): Record<strin
   const action: Action = async (c) => {
     if (!c.body || typeof c.body !== 'object' || Array.isArray(c.body)) throw new HttpFault(400, 'Malformed request body');
     const key = Object.keys(c.body as object)[0];
-    const a = key ? actions[key] : undefined;
+    const a = key && Object.hasOwn(actions, key) ? actions[key] : undefined;
     if (!a) throw new HttpFault(404, 'There is no such action: ' + String(key));
     if (a.admin && !c.ctx.isAdmin) throw new HttpFault(403, `Policy doesn't allow ${a.admin} to be performed.`);
     return expectedErrors(a.codes, c.ctx, async () => {

@@ -171,6 +171,9 @@ export class API {
       // volume_bdm.destroy(): only the reserved row goes, never an existing attachment's
       await this.store.update((s) => {
         s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+        // novasim: the refused attach leaves no trace, its id included (MySQL's
+        // auto-increment would keep it used; a state file a command failed on must not change)
+        if (bdmId !== undefined && s.nova.nextBdmId === bdmId + 1) s.nova.nextBdmId = bdmId;
         // the attach the host journaled at the reservation is over: it was refused
         journalEnd(s, { kind: 'attach', instance: instance.uuid, device: dev });
       });

@@ -82,12 +82,12 @@ export class CinderAPI {
   }
 
   private action(ctx: RequestContext, volumeId: string, name: string, args: unknown = null): Promise<unknown> {
-    return this.translated(volumeId, () => this.request(ctx, 'POST', `/volumes/${volumeId}/action`, { [name]: args }));
+    return this.translated(volumeId, () => this.request(ctx, 'POST', `/volumes/${encodeURIComponent(volumeId)}/action`, { [name]: args }));
   }
 
   /** API.get → _untranslate_volume_summary_view */
   async get(ctx: RequestContext, volumeId: string): Promise<NovaVolume> {
-    const body = (await this.translated(volumeId, () => this.request(ctx, 'GET', `/volumes/${volumeId}`))) as {
+    const body = (await this.translated(volumeId, () => this.request(ctx, 'GET', `/volumes/${encodeURIComponent(volumeId)}`))) as {
       volume: Record<string, unknown>;
     };
     const v = body.volume;

@@ -130,7 +130,8 @@ export const command: CommandDef = {
     if (maxCount !== null && maxCount < 1) throw new CommandError('max_count should be >= 1');
     if (minCount !== null && maxCount !== null && minCount > maxCount) throw new CommandError('min_count should be <= max_count');
     const flavor = await findResource(cs.flavors, args.flavor as string, { is_public: null });
-    const meta: Record<string, string> = {};
+    // a key is data, whatever its name (--meta __proto__=x is a key like any other)
+    const meta = Object.create(null) as Record<string, string>;
     for (const m of args.meta as string[]) {
       const i = m.indexOf('=');
       if (i < 0) throw Object.assign(new Error('dictionary update sequence element #0 has length 1; 2 is required'), { name: 'ValueError' });

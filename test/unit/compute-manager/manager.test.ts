@@ -2,7 +2,7 @@
 // _init_volume_connection, line by line against the seed, with a fake driver and a fake
 // volume API: what is called in which order, the except branch (rollback) and the finally
 // branch (terminate_connection, migrate_volume_completion always), and the BDM update.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { LibvirtDriver } from '../../../src/nova/virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../../../src/nova/virt/libvirt/volume.js';
 import type { CinderAPI, Connector } from '../../../src/nova/volume/cinder.js';
 import { initWorld } from '../../../src/novasim/world.js';
+import { volumeImagePath } from '../../../src/state/paths.js';
 import { StateStore } from '../../../src/state/store.js';
 import type { Bdm, Instance } from '../../../src/state/types.js';
 
@@ -49,7 +50,8 @@ let logs: LogRecord[];
 let unsink: () => void;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'novasim-manager-'));
-  copyFileSync(template, join(dir, 'state.json'));
+  // the template's state, naming this folder's images (a state names only its own)
+  writeFileSync(join(dir, 'state.json'), readFileSync(template, 'utf8').replaceAll(templateDir, dir));
   store = new StateStore(join(dir, 'state.json'));
   logs = [];
   unsink = addLogSink((r) => logs.push(r));
@@ -79,7 +81,7 @@ class FakeVolumeApi {
   }
   async initializeConnection(ctx: RequestContext, id: string, connector: Connector) {
     this.rec('initialize_connection', ctx, id);
-    return { driver_volume_type: 'local', data: { device_path: `/images/volume-${id}`, volume_id: id }, connector };
+    return { driver_volume_type: 'local', data: { device_path: volumeImagePath(store.path, id), volume_id: id }, connector };
   }
   async terminateConnection(ctx: RequestContext, id: string, _c: Connector) {
     this.rec('terminate_connection', ctx, id);
@@ -161,7 +163,7 @@ describe('swap_volume: success', () => {
     await manager.swap_volume(MEMBER, OLD, NEW, instance);
     const [oldCinfo, newCinfo, uuid, mountpoint, resizeTo] = driver.swapArgs!;
     expect(oldCinfo).toEqual(storedOld);
-    expect(newCinfo).toMatchObject({ driver_volume_type: 'local', data: { device_path: `/images/volume-${NEW}` }, connector: CONNECTOR });
+    expect(newCinfo).toMatchObject({ driver_volume_type: 'local', data: { device_path: volumeImagePath(store.path, NEW) }, connector: CONNECTOR });
     expect([uuid, mountpoint, resizeTo]).toEqual([WEB1, '/dev/vdb', 0]);
   });
 

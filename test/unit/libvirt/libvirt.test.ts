@@ -260,7 +260,10 @@ describe('blockRebase(COPY|REUSE_EXT) on a transient running domain: the drive-m
   it('bandwidth is MiB/s (speed in bytes); without REUSE_EXT the mode is absolute-paths onto a new file', async () => {
     shrink(VOLS.cacheData);
     const qmp = await captureQmp();
-    const target = join(dir, 'fresh.raw');
+    // a new file, yet an image of the state (a state only ever names its own images):
+    // new-web-data's, removed first
+    const target = img(VOLS.newWebData);
+    rmSync(target);
     await domain(SERVERS.cache1).blockRebase('vdb', target, 3, F.COPY);
     const cmd = qmp.mock.calls.map((c) => c[0]).find((c) => c.execute === 'drive-mirror')!;
     expect(cmd.arguments).toEqual({ device: 'drive-virtio-disk1', target, speed: 3 * MiB, sync: 'full', mode: 'absolute-paths', format: 'raw' });
@@ -534,12 +537,12 @@ describe('undefine and define', () => {
     const live = stateDomain(SERVERS.web1)!.def;
     await d.undefine();
     await store.update((s) => {
-      stateDomain(SERVERS.web1, s)!.def.disks[1].source = '/pivoted/elsewhere';
+      stateDomain(SERVERS.web1, s)!.def.disks[1].source = img(VOLS.newWebData);
     });
     await conn.defineXML(saved);
     const vm = stateDomain(SERVERS.web1)!;
     expect(vm.persistentDef!.disks[1].source).toBe(live.disks[1].source);
-    expect(vm.def.disks[1].source).toBe('/pivoted/elsewhere');
+    expect(vm.def.disks[1].source).toBe(img(VOLS.newWebData));
     expect(vm.state).toBe('running');
   });
 
