@@ -25,7 +25,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['fs-ext', 'ajv', 'ora', 'chalk', 'write-file-atomic'],
+  external: ['fs-ext', 'ajv', 'ora', 'chalk'],
   alias: { 'emoji-regex': join(root, 'scripts/shims/emoji-regex.cjs') },
   // the launcher passes the bundle's own file URL in
   define: { 'import.meta.url': '__novasimUrl' },

@@ -1,7 +1,7 @@
 // The LVM-like backend of cinder-volume: one raw sparse image file per volume, and the
 // connection_info its driver hands to Nova (driver_volume_type "local": a host path the
 // hypervisor opens directly, so swap's "host devices only" rule is met).
-import { mkdirSync, openSync, closeSync, ftruncateSync, rmSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { volumeImagePath } from '../state/paths.js';
 import type { State } from '../state/types.js';
@@ -28,7 +28,8 @@ export class VolumeBackend {
     const path = this.imagePath(volumeId);
     mkdirSync(dirname(path), { recursive: true });
     // 'wx': an image is only ever made for a new volume, never over another one's
-    const fd = openSync(path, 'wx');
+    // a new volume's image: never an existing file or a link planted in its place
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       ftruncateSync(fd, sizeGiB * GiB);
     } catch (err) {

@@ -44,8 +44,8 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   const host = initial.host;
   // an operation a process began and never ended: say so before anything else happens
   if (initial.operations?.length && opts.onNotice) {
-    const { interruptedNotices } = await import('../novasim/doctor.js');
-    for (const line of interruptedNotices(initial)) opts.onNotice(line);
+    const { confirmedInterruptedNotices } = await import('../novasim/doctor.js');
+    for (const line of confirmedInterruptedNotices(initial, () => store.read())) opts.onNotice(line);
   }
   // every service writes its log, as the real ones do, whoever is watching
   const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));

@@ -1,6 +1,6 @@
 // novaclient.shell.OpenStackComputeShell: global options, subcommand dispatch, help,
 // version discovery, and the one place that turns errors into exit codes.
-import type { EmbeddedCloud } from '../cloud/types.js';
+import type { ComputeEvent, EmbeddedCloud } from '../cloud/types.js';
 import type { Transport } from '../http/types.js';
 import {
   EarlyExit,
@@ -326,8 +326,16 @@ export class NovaShell {
       };
       const code = (await cmd.run(sh, args)) ?? 0;
       // casts the command sent (stop, attach, …) are handled before this process goes away
-      if (conn.cloud) await drainCancelling(conn.cloud, () => interrupted > 0);
+      const handled = conn.cloud ? await drainCancelling(conn.cloud, () => interrupted > 0) : [];
       if (interrupted && code !== 130) throw new KeyboardInterrupt();
+      // a cast nova-compute failed after the 202 (a swap's is reported by its follower): real
+      // Nova fails silently there; this process hosts nova-compute, so it says so
+      const failed = code === 0 ? handled.find((ev) => ev.type === 'compute-error' && ev.method !== 'swap_volume') : undefined;
+      if (failed?.type === 'compute-error') {
+        io.err(`ERROR (${failed.errorClass}): ${failed.message}\n`);
+        io.err(`nova-compute failed the ${failed.method} after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n`);
+        return 1;
+      }
       return code;
     } finally {
       if (conn.cloud && interrupted) await drainCancelling(conn.cloud, () => true);
@@ -340,12 +348,12 @@ export class NovaShell {
 }
 
 /** cloud.drain(), cancelling any block job that runs once the user has pressed Ctrl-C */
-async function drainCancelling(cloud: EmbeddedCloud, cancel: () => boolean): Promise<void> {
+async function drainCancelling(cloud: EmbeddedCloud, cancel: () => boolean): Promise<ComputeEvent[]> {
   const off = cloud.on((ev) => {
     if (ev.type === 'job' && (ev.phase === 'copying' || ev.phase === 'ready') && cancel()) cloud.interrupt();
   });
   try {
-    await cloud.drain();
+    return (await cloud.drain()).handled;
   } finally {
     off();
   }

@@ -96,8 +96,8 @@ export async function ensureState(statePath: string, err: Out, quiet = false): P
   // an operation a process began and never ended: say so first (doctor lists it itself)
   const s = store.read();
   if (s.operations?.length && !quiet) {
-    const { interruptedNotices } = await import('../novasim/doctor.js');
-    for (const line of interruptedNotices(s)) err(`${line}\n`);
+    const { confirmedInterruptedNotices } = await import('../novasim/doctor.js');
+    for (const line of confirmedInterruptedNotices(s, () => store.read())) err(`${line}\n`);
   }
 }
 

@@ -348,7 +348,11 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
 export async function doctorCommand(statePath: string, fix: boolean): Promise<{ out: string; code: number }> {
   const store = new StateStore(statePath);
   if (!fix) {
-    const findings = reconcile(store.read(), statePath);
+    let findings = reconcile(store.read(), statePath);
+    // an operation may end (its last save) and its process exit between the read and the
+    // check of its pid: read again, and an entry still there with its process gone was
+    // interrupted for sure (a dead process saves nothing more)
+    if (findings.some((f) => f.kind === 'interrupted-operation')) findings = reconcile(store.read(), statePath);
     if (!findings.length) return { out: 'No inconsistencies found.\n', code: 0 };
     return { out: findings.map((f) => `${f.kind}: ${f.line}\n`).join('') + `${findings.length} found; 'nova-sim doctor --fix' repairs them.\n`, code: 1 };
   }

@@ -61,7 +61,7 @@ export function specProblem(spec: WorkloadSpec): string | null {
   if (offset % GUEST_BLOCK !== 0 || length % GUEST_BLOCK !== 0 || offset < 0 || length <= 0) {
     return 'the region must be 4096-aligned and not empty';
   }
-  if (Math.max(...spec.blockSizes) > length) return 'the largest block size does not fit in the region';
+  if (spec.blockSizes.reduce((m, b) => Math.max(m, b), 0) > length) return 'the largest block size does not fit in the region';
   if (spec.limit !== null && (!Number.isInteger(spec.limit) || spec.limit < 0)) return 'the write count must be a non-negative integer';
   return null;
 }

@@ -17,6 +17,8 @@
 //
 // Used by test/cli/concurrency.test.ts and by `npm run torture` (campaign `concurrency`).
 // Runs the built launchers: `npm run build` first.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { JS_LEAK, disposeTemplate, freshWorld, prng } from './crash-instants.mjs';
 
 export const SERVERS = ['web-1', 'db-1', 'batch-1', 'worker-1', 'cache-1', 'archive-1'];
@@ -71,16 +73,11 @@ const ALLOWED_LINE = [/^volume-update: /, /^Swapped volume \S+ -> \S+ on \S+: co
 
 /**
  * The known Mitaka leftover (docs/reliability.md, "The loser of two concurrent swaps…"): a
- * swap whose os-reserve of the new volume loses a race after its begin_detaching gets
- * nova-api's 500 for the InvalidInput and leaves the old volume 'detaching'.
+ * swap whose os-reserve of the new volume loses a race after its begin_detaching gets a 400
+ * (where Mitaka let a 500 out) and leaves the old volume 'detaching', as Mitaka does.
  */
-export function isReserveRace500(r) {
-  return (
-    r.code === 1 &&
-    r.stderr ===
-      'ERROR (ClientException): Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n' +
-        `<class 'nova.exception.InvalidInput'> (HTTP 500) (Request-ID: ${/\(Request-ID: (req-[0-9a-f-]+)\)/.exec(r.stderr)?.[1]})\n`
-  );
+export function isReserveRaceLoss(r) {
+  return r.code === 1 && /^ERROR \(BadRequest\): Invalid volume: .*to reserve.*\(HTTP 400\) \(Request-ID: req-[0-9a-f-]+\)\n$/.test(r.stderr) && r.stderr.split('\n').length === 2;
 }
 
 /** What is wrong with how one process ended (empty: it ended as a nova command should). */
@@ -170,6 +167,26 @@ export function explanations(initial, ops, final) {
   return results;
 }
 
+/** what nova-compute's log says of the operations that exited 0 and failed after the API answered */
+function computeFailures(w, doc, done) {
+  let log = '';
+  try {
+    log = readFileSync(join(w.dir, 'state.images', 'logs', 'nova-compute.log'), 'utf8');
+  } catch {
+    return '';
+  }
+  const notes = [];
+  for (const o of done) {
+    if (o.kind !== 'attach' && o.kind !== 'detach') continue;
+    const id = doc.cinder.volumes.find((v) => v.displayName === o.vol)?.id;
+    const i = id ? log.search(new RegExp(`Failed to ${o.kind} ${id}`)) : -1;
+    if (i < 0) continue;
+    const next = log.slice(i).split('\n')[1] ?? '';
+    notes.push(`nova ${o.args.join(' ')} exited 0, but nova-compute failed it after the API answered: ${next.slice(next.indexOf('] ') + 2)}`);
+  }
+  return notes.length ? ` (${notes.join('; ')})` : '';
+}
+
 /** doctor's findings: [kind, server name] */
 function doctorFindings(out, doc) {
   const byDomain = new Map(doc.libvirt.domains.map((d) => [d.name, doc.nova.instances.find((i) => i.uuid === d.uuid)?.name]));
@@ -199,7 +216,7 @@ export async function round(ops, opts = {}) {
 
     const results = await Promise.all(ops.map((op) => w.nova(op.args)));
     results.forEach((r, i) => {
-      if (ops[i].kind === 'swap' && isReserveRace500(r)) ops[i].known = 'reserve-race';
+      if (ops[i].kind === 'swap' && isReserveRaceLoss(r)) ops[i].known = 'reserve-race';
     });
     // the next command says the swap left by such a 500 was interrupted: that is known too
     const knownWarning = (l) =>
@@ -229,7 +246,8 @@ export async function round(ops, opts = {}) {
     if (!orders.size) {
       failures.push(
         `no serial order of the operations that exited 0 (${done.map((o) => o.args.join(' ')).join('; ')}) gives the final mapping ` +
-          `{${[...final].map(([k, v]) => `${k}: ${v}`).join(', ')}} from {${[...initial].map(([k, v]) => `${k}: ${v}`).join(', ')}}: an update was lost`,
+          `{${[...final].map(([k, v]) => `${k}: ${v}`).join(', ')}} from {${[...initial].map(([k, v]) => `${k}: ${v}`).join(', ')}}: an update was lost` +
+          computeFailures(w, doc, done),
       );
     }
 

@@ -80,7 +80,6 @@ export function exec(bin, args, opts = {}) {
     opts.onSpawn?.(child);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      if (process.env.CRASH_TIMING) process.stderr.write(`[${Date.now() - t0} ms] ${args.filter((a) => !a.includes('/')).join(' ')}\n`);
       resolve({ code, signal, stdout, stderr, pid: child.pid, ms: Date.now() - t0, start: t0, end: Date.now() });
     });
   });

@@ -139,7 +139,15 @@ export class API {
     }
     // NOTE: a failure here leaves the old volume 'detaching' — Mitaka has no rollback
     // outside the try below (the journal entry stays, and the doctor knows it).
-    await this.volumeApi.reserveVolume(ctx, newVolume.id);
+    try {
+      await this.volumeApi.reserveVolume(ctx, newVolume.id);
+    } catch (err) {
+      // another request reserved the new volume first (Cinder's conditional update): the
+      // same 400 as begin_detaching's above, where Mitaka let a 500 out. The old volume stays
+      // 'detaching', as in Mitaka, and the journal entry with it (the doctor repairs both)
+      if (err instanceof InvalidInput) throw new InvalidVolume(err.message);
+      throw err;
+    }
     await this.store.update((s) => journalStep(s, key, 'cinder.reserved'));
     try {
       this.rpc.swap_volume(ctx, instance, oldVolume.id, newVolume.id);

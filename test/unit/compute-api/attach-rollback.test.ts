@@ -12,6 +12,7 @@ import { InvalidInput, InvalidVolume } from '../../../src/nova/exception.js';
 import { CinderAPI } from '../../../src/nova/volume/cinder.js';
 import type { StateStore } from '../../../src/state/store.js';
 import type { Bdm, Instance, State } from '../../../src/state/types.js';
+import { caught } from '../../support/caught.js';
 
 const SERVER = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c01';
 const ATTACHED = 'd0c1a2b3-4e5f-4a6b-9c7d-8e9f0a1b2c01';
@@ -82,14 +83,6 @@ function setup(cinder: FakeCinder) {
   return { api, store, rpc };
 }
 
-async function caught(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('compute API attach_volume: the error path destroys only the BDM it reserved', () => {
   it('attaching a volume already attached to the server: InvalidVolume, and the existing attachment\'s BDM stays', async () => {

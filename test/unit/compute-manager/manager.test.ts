@@ -17,6 +17,7 @@ import { initWorld } from '../../../src/novasim/world.js';
 import { volumeImagePath } from '../../../src/state/paths.js';
 import { StateStore } from '../../../src/state/store.js';
 import type { Bdm, Instance } from '../../../src/state/types.js';
+import { caught } from '../../support/caught.js';
 
 const WEB1 = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c01';
 const OLD = 'd0c1a2b3-4e5f-4a6b-9c7d-8e9f0a1b2c01'; // web-data, 1 GiB, on web-1 at /dev/vdb
@@ -128,14 +129,6 @@ function setup() {
 const bdmOf = (volumeId: string | null = null): Bdm =>
   store.read().nova.bdms.find((b) => b.instanceUuid === WEB1 && b.deviceName === '/dev/vdb' && (volumeId === null || b.volumeId === volumeId))!;
 
-async function caught(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('swap_volume: success', () => {
   it('calls Cinder and the driver in the seed\'s order, terminating the OLD connection in finally', async () => {

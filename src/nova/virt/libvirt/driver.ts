@@ -221,7 +221,8 @@ export class LibvirtDriver {
     const statePath = this.store.path;
     const disk = instanceDiskPath(statePath, instance.uuid);
     mkdirSync(dirname(disk), { recursive: true });
-    const fd = openSync(disk, 'w');
+    // a new instance's disk: created here, never an existing file or a link planted in its place
+    const fd = openSync(disk, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       ftruncateSync(fd, Math.max(1, rootGb) * GiB);
     } finally {
