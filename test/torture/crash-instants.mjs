@@ -8,7 +8,8 @@
 //     now; without one: that image holds exactly the bytes web-data held before;
 //   - a new swap of vdb (its current volume -> spare) succeeds, and the guest still verifies;
 //     from new-web-data (the first swap completed, or the doctor finished it) the new swap
-//     ends as after any completed Mitaka swap: VolumeBDMNotFound (the BDM's serial still
+//     first ends as after any completed Mitaka swap, then succeeds after Mitaka's workaround
+//     (detach, attach again): VolumeBDMNotFound (the BDM's serial still
 //     names web-data), rolled back, nothing left for the doctor.
 // Each case records the journal step the kill hit (state.operations[0].step read before the
 // doctor runs, or 'none' before the API accepted, or 'done' after the swap's last save).
@@ -420,6 +421,21 @@ export async function crashCase(c, opts = {}) {
       const again = await w.sim(['doctor']);
       if (again.code !== 0) fail(`doctor after the refused swap exits ${again.code}: ${again.stdout.trim()}`);
       if (opts.verifyAfterNextSwap !== false) await checkData(w, c, before, end, out, fail);
+      // the workaround of that Mitaka bug (docs/reliability.md): detach the volume and attach
+      // it again (a fresh BDM, whose serial is its own), then the new swap succeeds
+      if (c.guest && opts.guestOnNextSwap !== false) await must(w.sim(['guest-load', 'web-1', '--off']), 'guest-load --off');
+      await must(w.nova(['volume-detach', 'web-1', 'new-web-data']), 'volume-detach web-1 new-web-data');
+      await must(w.nova(['volume-attach', 'web-1', 'new-web-data', '/dev/vdb']), 'volume-attach web-1 new-web-data /dev/vdb');
+      const retry = await w.nova(['volume-update', 'web-1', 'new-web-data', 'spare']);
+      if (retry.code !== 0) {
+        out.nextSwap = 'failed';
+        fail(`after detach and re-attach, the swap new-web-data -> spare exits ${retry.code}: ${retry.stderr.trim().split('\n').at(-1)}`);
+      } else {
+        out.nextSwap = 'ok after re-attach';
+        const moved = vdbNow(w.doc());
+        if (moved.volumeId !== SPARE || moved.source !== w.image(SPARE)) fail(`after the swap following the re-attach vdb is on ${moved.volumeName}, not spare`);
+        else if (opts.verifyAfterNextSwap !== false) await checkData(w, c, before, moved, out, fail);
+      }
     } else if (next.code !== 0) {
       out.nextSwap = 'failed';
       fail(`the next swap ${after.volumeName} -> spare exits ${next.code}: ${next.stderr.trim().split('\n').at(-1)}`);
