@@ -49,15 +49,15 @@ describe('nova processes at once over shared servers and volumes', () => {
     expect(race!.error).toMatch(/^ERROR \(BadRequest\): .+ \(HTTP 400\) \(Request-ID: req-[0-9a-f-]+\)$/);
   }, 60_000);
 
-  // The losers are refused with a 400 — or, when the swap passed its checks and lost the
-  // os-reserve afterwards, with Mitaka's 500 and its old volume left 'detaching', which
-  // docs/reliability.md keeps as Mitaka's; round() then checks that the doctor finds exactly
-  // that and repairs it.
+  // The losers are refused with a 400 — and when the swap passed its checks and lost the
+  // os-reserve afterwards (a 400 too, where Mitaka let a 500 out), its old volume stays
+  // 'detaching' as in Mitaka (docs/reliability.md); round() then checks that the doctor
+  // finds exactly that and repairs it.
   it.each([1, 2, 3])('a swap onto spare and two attaches of spare at once (round %i): one wins, the others change nothing', async () => {
     const r: Round & { known?: number } = await conc.round(conc.reserveRaceOps());
     expect(r.failures, show(r)).toEqual([]);
     expect(r.ops.filter((o) => o.result.code === 0), show(r)).toHaveLength(1);
-    if (r.known) console.info(`the swap lost the os-reserve race: Mitaka's 500, repaired by the doctor\n${show(r)}`);
+    if (r.known) console.info(`the swap lost the os-reserve race: a 400, its old volume left 'detaching', repaired by the doctor\n${show(r)}`);
   }, 60_000);
 });
 

@@ -387,6 +387,6 @@ export async function run({ cases = 125, seed = 1, procs = null, progress, deadl
   }
   await disposeTemplate();
   log(`concurrency: ${rounds} rounds, ${operations} operations; races won by new-web-data ${races['new-web-data']}, by spare ${races.spare}; ${Object.entries(outcomes).sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  if (knownLeftovers) log(`concurrency: ${knownLeftovers} swaps lost an os-reserve race (Mitaka's 500, the old volume left 'detaching'; the doctor repaired each): known, see docs/reliability.md`);
+  if (knownLeftovers) log(`concurrency: ${knownLeftovers} swaps lost an os-reserve race (a 400 where Mitaka let a 500 out; the old volume left 'detaching' as in Mitaka; the doctor repaired each): known, see docs/reliability.md`);
   return { cases: rounds, failed, unreadable, bytesLost: 0, failures };
 }
