@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { NOVA, NOVA_SIM, World, build, tableRows, type Result } from './helpers.js';
+import { NOVA, NOVA_SIM, World, build, freezeOutsideLock, tableRows, type Result } from './helpers.js';
 
 const NEW_WEB_DATA = 'e1d2c3b4-5a6f-4b7c-8d9e-0f1a2b3c4d01';
 const WEB_DATA = 'd0c1a2b3-4e5f-4a6b-9c7d-8e9f0a1b2c01';
@@ -131,7 +131,7 @@ describe('nova volume-update while nova-sim guest-load --run hosts the guest', (
   it('a runner that does not answer (stopped): the hand-over times out, the swap fails and rolls back, nothing is lost', async () => {
     expect(sim('guest-load', 'web-1', '--disk', 'vdb', '--rate', '20MiB/s', '--seed', '11').code).toBe(0);
     const { child, done } = await startRunner(30);
-    child.kill('SIGSTOP');
+    await freezeOutsideLock(child, w.state);
     const stopped = load().writes;
 
     const t0 = Date.now();

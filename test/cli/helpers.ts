@@ -1,7 +1,8 @@
 // Runs the built launchers (bin/nova.cjs, bin/nova-sim.cjs) as a user would, against a
 // temporary state file. Build first: npm run build (npm test does).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,4 +110,42 @@ export function build(): void {
 export function tableRows(out: string): string[][] {
   const lines = out.trimEnd().split('\n');
   return lines.filter((l) => l.startsWith('| ')).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trimEnd()));
+}
+
+/** Whether some process holds the state's lock now (an exclusive flock on <state>.lock). */
+export function stateLockHeld(statePath: string): boolean {
+  const { flock } = createRequire(import.meta.url)('fs-ext') as { flock: (fd: number, how: string) => void };
+  const fd = openSync(`${statePath}.lock`, 'a');
+  try {
+    flock(fd, 'exnb');
+    flock(fd, 'un');
+    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EWOULDBLOCK') return true;
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * SIGSTOP a host process, but never inside a save: a process frozen while it holds the state's
+ * lock would block every other command for good, which is not what a test of a frozen guest
+ * runner or block job means. Waits until the kernel shows it stopped, then checks the lock;
+ * if it was caught holding it, lets it run a moment and tries again.
+ */
+export async function freezeOutsideLock(child: ChildProcess, statePath: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    child.kill('SIGSTOP');
+    const t0 = Date.now();
+    while (Date.now() - t0 < 2000) {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T') break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    if (!stateLockHeld(statePath)) return;
+    child.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, 5 + attempt));
+  }
+  throw new Error(`process ${child.pid} held the state lock at every attempt to freeze it`);
 }

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NOVA, NOVA_SIM, World, worldPerTest } from './helpers.js';
+import { NOVA, NOVA_SIM, World, freezeOutsideLock, worldPerTest } from './helpers.js';
 
 let w!: World;
 const sim = worldPerTest((x) => (w = x));
@@ -76,7 +76,7 @@ describe('nova-sim virsh', () => {
       if (!ready) await new Promise((r) => setTimeout(r, 2));
     }
     expect(ready).toBe(true);
-    child.kill('SIGSTOP');
+    await freezeOutsideLock(child, w.state);
     let xml: string, job: string, info: string, other: string;
     try {
       [xml, job, info, other] = await Promise.all([
