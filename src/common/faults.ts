@@ -65,8 +65,3 @@ export function faultAt(point: FaultPoint): FaultRule | null {
   }
   return null;
 }
-
-/** Times each point's rules fired in this process (for the log and the tests). */
-export function faultsFired(): { point: FaultPoint; fired: number }[] {
-  return armed.filter((a) => a.fired > 0).map((a) => ({ point: a.rule.point, fired: a.fired }));
-}

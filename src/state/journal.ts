@@ -50,8 +50,3 @@ export function journalEnd(s: State, key: OperationKey): void {
 export function interruptedOperations(s: State): Operation[] {
   return (s.operations ?? []).filter((o) => !pidAlive(o.pid));
 }
-
-/** An operation of this process on that key is in flight. */
-export function inFlight(s: State, key: OperationKey): Operation | undefined {
-  return s.operations?.find((o) => same(o, key) && pidAlive(o.pid));
-}

@@ -59,10 +59,11 @@ function loadWriteLibs(): Promise<WriteLibs> {
 let tmpSeq = 0;
 
 /** write(2) as the state's writer sees it: the `state.write` fault can cut it short or fail it. */
-function writeChunk(fd: number, buf: Buffer, off: number, written: number): number {
+function writeChunk(fd: number, buf: Buffer, off: number): number {
   const rule = faultAt('state.write');
   if (rule) {
-    const room = Math.max(0, (rule.afterBytes ?? 0) - written);
+    // `afterBytes` of the file land before the fault
+    const room = Math.max(0, (rule.afterBytes ?? 0) - off);
     const kind = (rule.error ?? 'ENOSPC').toUpperCase();
     if (kind === 'SHORT') {
       // write(2) may land fewer bytes than asked and say so; the caller must go on
@@ -84,7 +85,7 @@ export function writeFileDurably(path: string, text: string): void {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     let off = 0;
     while (off < buf.length) {
-      const n = writeChunk(fd, buf, off, off);
+      const n = writeChunk(fd, buf, off);
       if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
       off += n;
     }
