@@ -51,7 +51,10 @@ interface LiveJob {
   pivoting: boolean;
   ended: Promise<'completed' | 'cancelled' | 'failed'>;
   end: (how: 'completed' | 'cancelled' | 'failed') => void;
-  timer: NodeJS.Timeout;
+  /** set once the job's record is saved (qemuBlockJobStarted): until then its QEMU events wait */
+  timer?: NodeJS.Timeout;
+  /** QEMU events that arrived while the command that started the job was still under way */
+  queued: QmpEvent[] | null;
   lastPersist: number;
   startedAt: number;
 }
@@ -181,6 +184,12 @@ export class LibvirtConnection {
     const device = String(ev.data.device ?? '');
     const job = [...this.jobs.values()].find((j) => j.domainUuid === uuid && j.device === device);
     if (!job) return;
+    // libvirt processes a job's events only after the API call that started it lets go of
+    // the domain: a job that fails at once is still known, and ends, after the call returns
+    if (job.queued) {
+      job.queued.push(ev);
+      return;
+    }
     const len = Number(ev.data.len ?? 0);
     const offset = Number(ev.data.offset ?? 0);
     switch (ev.event) {
@@ -246,8 +255,9 @@ export class LibvirtConnection {
     });
   }
 
-  /** Started a job: keep it in memory, show its progress, persist it at a bounded rate. */
-  trackJob(domain: Domain, dev: string, device: string, target: string): void {
+  /** qemuBlockJobDiskNew: the job's record exists before the monitor command that starts
+   * it, so no event of the job can be lost; its events wait until startedJob(). */
+  newJob(domain: Domain, dev: string, device: string, target: string): LiveJob {
     let end!: LiveJob['end'];
     const ended = new Promise<'completed' | 'cancelled' | 'failed'>((r) => (end = r));
     const job: LiveJob = {
@@ -260,21 +270,36 @@ export class LibvirtConnection {
       pivoting: false,
       ended,
       end,
+      queued: [],
       lastPersist: Date.now(),
       startedAt: Date.now(),
-      timer: setInterval(() => {
-        const snap = this.snapshot(job);
-        if (!job.ready) {
-          this.opts.notify?.({ type: 'job', phase: 'copying', domain: job.domainName, disk: dev, cur: snap.cur, end: snap.end, bytesCopied: snap.bytesCopied, elapsedMs: snap.elapsedMs });
-        }
-        if (Date.now() - job.lastPersist >= this.persistIntervalMs) this.background(this.persistMirror(job, { cur: snap.cur, end: snap.end }));
-      }, this.progressIntervalMs),
     };
     this.jobs.set(this.jobKey(domain.uuid, dev), job);
+    return job;
+  }
+
+  /** qemuBlockJobStartupFinalize of a job whose command failed: forget it */
+  discardJob(job: LiveJob): void {
+    if (this.jobs.get(this.jobKey(job.domainUuid, job.dev)) === job) this.jobs.delete(this.jobKey(job.domainUuid, job.dev));
+  }
+
+  /** qemuBlockJobStarted: the job runs; show its progress, persist it at a bounded rate, and
+   * handle the events that came in meanwhile, in their order. */
+  startedJob(job: LiveJob): void {
+    const queued = job.queued ?? [];
+    job.queued = null;
+    job.timer = setInterval(() => {
+      const snap = this.snapshot(job);
+      if (!job.ready) {
+        this.opts.notify?.({ type: 'job', phase: 'copying', domain: job.domainName, disk: job.dev, cur: snap.cur, end: snap.end, bytesCopied: snap.bytesCopied, elapsedMs: snap.elapsedMs });
+      }
+      if (Date.now() - job.lastPersist >= this.persistIntervalMs) this.background(this.persistMirror(job, { cur: snap.cur, end: snap.end }));
+    }, this.progressIntervalMs);
     // the first progress report goes out at once: a small copy can be READY before the timer fires
     const first = this.snapshot(job);
-    this.notify({ type: 'job', phase: 'copying', domain: job.domainName, disk: dev, cur: first.cur, end: first.end, bytesCopied: first.bytesCopied, elapsedMs: first.elapsedMs });
-    if (this.interrupted) void this.cancelJob(job);
+    this.notify({ type: 'job', phase: 'copying', domain: job.domainName, disk: job.dev, cur: first.cur, end: first.end, bytesCopied: first.bytesCopied, elapsedMs: first.elapsedMs });
+    for (const ev of queued) this.handleQemuEvent(job.domainUuid, ev);
+    if (this.interrupted && this.jobs.get(this.jobKey(job.domainUuid, job.dev)) === job) void this.cancelJob(job);
   }
 
   /** Ctrl-C in the host: cancel every block job it runs, and any it starts from now on
@@ -586,29 +611,44 @@ export class VirDomain {
     args.format = format;
     LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${mirrorPath}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
     const mon = await this.conn.qemu.get(vm);
+    const job = this.conn.newJob(vm, disk.targetDev, device, mirrorPath);
     // qemuMonitorDriveMirror → qemuMonitorJSONDriveMirror: the drive-mirror command
-    const reply = await tracedChain(DRIVE_MIRROR, () => mon.qmp({ execute: 'drive-mirror', arguments: args }), () => ({ ...args, flags: decodeFlags(F, flags) }));
+    let reply: QmpReply;
+    try {
+      reply = await tracedChain(DRIVE_MIRROR, () => mon.qmp({ execute: 'drive-mirror', arguments: args }), () => ({ ...args, flags: decodeFlags(F, flags) }));
+    } catch (err) {
+      this.conn.discardJob(job);
+      throw err;
+    }
     if ('error' in reply) {
+      this.conn.discardJob(job);
       throw new LibvirtError(VIR_ERR.INTERNAL_ERROR, `unable to execute QEMU command 'drive-mirror': ${reply.error.desc}`);
     }
     // disk->mirror is recorded and the status saved (virDomainSaveStatus)
-    await this.conn.store.update((s) => {
-      const d = this.conn.domainObj(this.uuid, this.domName, s);
-      d.mirrors[disk.targetDev] = {
-        dev: disk.targetDev,
-        type: destType,
-        source: mirrorPath,
-        format,
-        job: 'copy',
-        ready: false,
-        cur: 0,
-        end: 0,
-        bandwidth,
-        ownerPid: process.pid,
-        updatedAt: isoMicros(),
-      };
-    });
-    this.conn.trackJob(vm, disk.targetDev, device, mirrorPath);
+    try {
+      await this.conn.store.update((s) => {
+        const d = this.conn.domainObj(this.uuid, this.domName, s);
+        d.mirrors[disk.targetDev] = {
+          dev: disk.targetDev,
+          type: destType,
+          source: mirrorPath,
+          format,
+          job: 'copy',
+          ready: false,
+          cur: 0,
+          end: 0,
+          bandwidth,
+          ownerPid: process.pid,
+          updatedAt: isoMicros(),
+        };
+      });
+    } catch (err) {
+      // a job nobody could find again must not go on copying: stop it before saying so
+      this.conn.discardJob(job);
+      await mon.qmp({ execute: 'block-job-cancel', arguments: { device, force: true } }).catch(() => undefined);
+      throw err;
+    }
+    this.conn.startedJob(job);
     return 0;
   }
 
@@ -661,7 +701,8 @@ export class VirDomain {
     const pivot = Boolean(flags & VIR_DOMAIN_BLOCK_JOB_ABORT.PIVOT);
     const job = this.conn.liveJob(vm.uuid, disk.targetDev);
     const stored = vm.mirrors[disk.targetDev];
-    if (stored && !job) {
+    // (a mirror this process recorded without a live job is one whose end is being saved)
+    if (stored && !job && stored.ownerPid !== process.pid) {
       throw new LibvirtError(VIR_ERR.OPERATION_INVALID, `disk '${disk.targetDev}' has a block job run by process ${stored.ownerPid}`);
     }
     const mon = await this.conn.qemu.get(vm);

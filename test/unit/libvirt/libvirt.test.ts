@@ -447,6 +447,68 @@ describe('virDomainBlockJobAbort', () => {
     await d.blockJobAbort('vdb', 0);
   });
 
+
+  describe('a job that fails before blockRebase returns (qemuBlockJobDiskNew before the monitor command)', () => {
+    // The job fails on its first read (blkdebug), and the status save that follows
+    // drive-mirror is held until QEMU has emitted BLOCK_JOB_COMPLETED: the event arrives while
+    // the call is still under way, every time, whatever the machine's load.
+    async function fastFailingCopy() {
+      shrink(VOLS.cacheData);
+      shrink(VOLS.spare);
+      await store.update((s) => {
+        s.blkdebug = [{ server: SERVERS.cache1, disk: 'vdb', action: 'error', op: 'read', errno: 'EIO', count: null }];
+      });
+      const proc = await conn.qemu.get(stateDomain(SERVERS.cache1)!);
+      const emitted: string[] = [];
+      let completed = false;
+      proc.proc.onEvent((ev) => {
+        if (ev.event === 'BLOCK_JOB_COMPLETED') completed = true;
+      });
+      const realQmp = proc.qmp.bind(proc);
+      let mirrorSent = false;
+      vi.spyOn(proc, 'qmp').mockImplementation(async (cmd) => {
+        if (cmd.execute === 'drive-mirror') mirrorSent = true;
+        return realQmp(cmd);
+      });
+      const realUpdate = store.update.bind(store);
+      let held = false;
+      const spy = vi.spyOn(store, 'update').mockImplementation(async (fn) => {
+        if (!held && mirrorSent) {
+          held = true;
+          await until(() => completed);
+          emitted.push('completed-before-save');
+        }
+        return realUpdate(fn);
+      });
+      return { spy, emitted };
+    }
+
+    it('its BLOCK_JOB_COMPLETED is not lost: the pivot says "requires an active copy job", not "not ready for pivot yet"', async () => {
+      const { spy, emitted } = await fastFailingCopy();
+      const d = domain(SERVERS.cache1);
+      expect(await d.blockRebase('vdb', img(VOLS.spare), 0, COPY_REUSE)).toBe(0);
+      spy.mockRestore();
+      expect(emitted).toEqual(['completed-before-save']);
+      const e = await errorOf(d.blockJobAbort('vdb', ABORT.PIVOT));
+      expect(e.message).toBe("Requested operation is not valid: pivot of disk 'vdb' requires an active copy job");
+      // the job's end is known and told: failed on QEMU's error, the disk left on its source
+      await until(() => events.some((x) => x.phase === 'failed'));
+      expect(events.find((x) => x.phase === 'failed')).toMatchObject({ disk: 'vdb', error: 'Input/output error' });
+      await until(() => Object.keys(stateDomain(SERVERS.cache1)!.mirrors).length === 0);
+      expect(conn.liveJob(SERVERS.cache1, 'vdb')).toBeUndefined();
+      expect(await d.blockJobInfo('vdb', 0)).toEqual({});
+      expect(stateDomain(SERVERS.cache1)!.def.disks.find((x) => x.targetDev === 'vdb')!.source).toBe(img(VOLS.cacheData));
+    });
+
+    it('a drive-mirror QEMU refuses leaves no job record behind', async () => {
+      const vm = stateDomain(SERVERS.cache1)!;
+      const proc = await conn.qemu.get(vm);
+      vi.spyOn(proc, 'qmp').mockResolvedValueOnce({ error: { class: 'GenericError', desc: 'refused' } });
+      const e = await errorOf(domain(SERVERS.cache1).blockRebase('vdb', img(VOLS.spare), 0, COPY_REUSE));
+      expect(e.message).toBe("internal error: unable to execute QEMU command 'drive-mirror': refused");
+      expect(conn.liveJob(SERVERS.cache1, 'vdb')).toBeUndefined();
+    });
+  });
   it('cancel (no PIVOT, synchronous): the job is gone when it returns, the disk stays on its source', async () => {
     slowCopy();
     const d = domain(SERVERS.cache1);
