@@ -51,10 +51,12 @@ interface LiveJob {
   pivoting: boolean;
   ended: Promise<'completed' | 'cancelled' | 'failed'>;
   end: (how: 'completed' | 'cancelled' | 'failed') => void;
-  /** set once the job's record is saved (qemuBlockJobStarted): until then its QEMU events wait */
+  /** the progress timer, set once the job has started (qemuBlockJobStarted) */
   timer?: NodeJS.Timeout;
   /** QEMU events that arrived while the command that started the job was still under way */
   queued: QmpEvent[] | null;
+  /** settles once the job's status (disk->mirror) is saved, or failed to be */
+  saved?: Promise<void>;
   lastPersist: number;
   startedAt: number;
 }
@@ -256,7 +258,8 @@ export class LibvirtConnection {
   }
 
   /** qemuBlockJobDiskNew: the job's record exists before the monitor command that starts
-   * it, so no event of the job can be lost; its events wait until startedJob(). */
+   * it, so no event of the job can be lost; events that come while the command is still
+   * under way wait until startedJob(). */
   newJob(domain: Domain, dev: string, device: string, target: string): LiveJob {
     let end!: LiveJob['end'];
     const ended = new Promise<'completed' | 'cancelled' | 'failed'>((r) => (end = r));
@@ -276,6 +279,17 @@ export class LibvirtConnection {
     };
     this.jobs.set(this.jobKey(domain.uuid, dev), job);
     return job;
+  }
+
+  /** the save of a just-started job's status: waited for by close(), logged if it fails */
+  jobSaved(job: LiveJob, saved: Promise<void>): void {
+    job.saved = saved.catch(() => undefined);
+    this.background(saved);
+  }
+
+  /** resolves once the status of the job this host runs on the disk is saved (or failed) */
+  async jobStatusSaved(uuid: string, dev: string): Promise<void> {
+    await this.jobs.get(this.jobKey(uuid, dev))?.saved;
   }
 
   /** qemuBlockJobStartupFinalize of a job whose command failed: forget it */
@@ -624,31 +638,40 @@ export class VirDomain {
       this.conn.discardJob(job);
       throw new LibvirtError(VIR_ERR.INTERNAL_ERROR, `unable to execute QEMU command 'drive-mirror': ${reply.error.desc}`);
     }
-    // disk->mirror is recorded and the status saved (virDomainSaveStatus)
-    try {
-      await this.conn.store.update((s) => {
-        const d = this.conn.domainObj(this.uuid, this.domName, s);
-        d.mirrors[disk.targetDev] = {
-          dev: disk.targetDev,
-          type: destType,
-          source: mirrorPath,
-          format,
-          job: 'copy',
-          ready: false,
-          cur: 0,
-          end: 0,
-          bandwidth,
-          ownerPid: process.pid,
-          updatedAt: isoMicros(),
-        };
-      });
-    } catch (err) {
-      // a job nobody could find again must not go on copying: stop it before saying so
-      this.conn.discardJob(job);
-      await mon.qmp({ execute: 'block-job-cancel', arguments: { device, force: true } }).catch(() => undefined);
-      throw err;
-    }
+    // disk->mirror is recorded and the status saved (virDomainSaveStatus). libvirtd writes
+    // its status XML to tmpfs (/run/libvirt/qemu), and its caller polls the job a millisecond
+    // after QEMU answered; here the status is the durable state file (an fsync, ~10 ms), so
+    // the save goes on beside the caller's first poll instead of in front of it. The job's
+    // own state changes (finishJob, persistMirror) queue behind it in the store.
+    const saved = this.conn.store.update((s) => {
+      const d = this.conn.domainObj(this.uuid, this.domName, s);
+      d.mirrors[disk.targetDev] = {
+        dev: disk.targetDev,
+        type: destType,
+        source: mirrorPath,
+        format,
+        job: 'copy',
+        ready: false,
+        cur: 0,
+        end: 0,
+        bandwidth,
+        ownerPid: process.pid,
+        updatedAt: isoMicros(),
+      };
+    });
+    // qemuBlockJobStarted: the API call ends here, and the job's events (any that came in
+    // while drive-mirror ran) are handled from now on
     this.conn.startedJob(job);
+    this.conn.jobSaved(
+      job,
+      saved.catch(async (err: unknown) => {
+        // a job whose record could not be saved must not go on copying unseen: stop it
+        if (this.conn.liveJob(vm.uuid, disk.targetDev) === job) {
+          await mon.qmp({ execute: 'block-job-cancel', arguments: { device, force: true } }).catch(() => undefined);
+        }
+        throw err;
+      }),
+    );
     return 0;
   }
 

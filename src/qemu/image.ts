@@ -214,6 +214,9 @@ export class RawImage {
   /** bdrv_make_zero for a raw file: drop every block, keep the size (a pre-zeroed mirror target) */
   makeZero(): void {
     const size = this.cachedSize;
+    // punching holes where there are only holes changes nothing (and leaves nothing for the
+    // next flush to commit): a fresh volume stays untouched, as under QEMU's write-zeroes
+    if (this.seekData(0) < 0) return;
     fs.ftruncateSync(this.fdNum, 0);
     fs.ftruncateSync(this.fdNum, size);
   }

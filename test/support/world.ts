@@ -47,6 +47,8 @@ export interface World {
   nova(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any; headers: Record<string, string> }>;
   cinder(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
   swap(server: string, oldVol: string, newVol: string, token?: string): Promise<{ status: number; body: any }>;
+  /** closes the embedded cloud and opens a new one on the same state, as a new `nova` process would */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function openWorld(fixture = 'default'): Promise<World> {
   await initWorld(statePath, fixture, false);
   // Mitaka's 0.5 s poll: a copy of these small volumes is READY long before the second
   // poll, so the premature-pivot window (offset == len, not ready) is not hit by chance
-  const cloud = await openEmbeddedCloud({ statePath });
+  let cloud = await openEmbeddedCloud({ statePath });
   const events: CloudEvent[] = [];
   cloud.on((e) => events.push(e));
   const call = async (url: string, method: string, body: unknown, token: string) => {
@@ -71,7 +73,9 @@ export async function openWorld(fixture = 'default'): Promise<World> {
   const w: World = {
     dir,
     statePath,
-    cloud,
+    get cloud() {
+      return cloud;
+    },
     events,
     state: () => JSON.parse(readFileSync(statePath, 'utf8')) as State,
     imagePath: (id) => volumeImagePath(statePath, id),
@@ -80,6 +84,11 @@ export async function openWorld(fixture = 'default'): Promise<World> {
     cinder: (method, path, body, token = ADMIN) => call(`http://127.0.0.1:8776/v2/demo${path}`, method, body, token),
     swap: (server, oldVol, newVol, token = ADMIN) =>
       call(`http://127.0.0.1:8774/v2.1/servers/${server}/os-volume_attachments/${oldVol}`, 'PUT', { volumeAttachment: { volumeId: newVol } }, token),
+    reopen: async () => {
+      await cloud.close();
+      cloud = await openEmbeddedCloud({ statePath });
+      cloud.on((e) => events.push(e));
+    },
     close: async () => {
       await cloud.close();
       rmSync(dir, { recursive: true, force: true });
