@@ -231,6 +231,16 @@ describe('the README and the guides: their examples parse', () => {
   });
 });
 
+describe('the README and the guides: their links', () => {
+  it.each(DOCS)('every relative link of %s names a file of the repository', (doc) => {
+    const text = readFileSync(join(ROOT, doc), 'utf8');
+    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    const base = join(ROOT, doc, '..');
+    const broken = links.filter((l) => !existsSync(join(base, l.split('#')[0])));
+    expect(broken).toEqual([]);
+  });
+});
+
 for (const doc of DOCS) {
   const text = readFileSync(join(ROOT, doc), 'utf8');
   const blocks = testedBlocks(text, doc === 'README.md');
