@@ -2,11 +2,12 @@
 // Bundles each CLI into one CommonJS script (dist/bundle/nova.cjs, nova-sim.cjs) instead of
 // a hundred small ES modules, and records V8's code cache for it: Node's ESM loader costs
 // about a millisecond per file and compiling the bundle another ten, and `nova list` must
-// start in 1.5× a bare `node -e 0`. The launchers in bin/ run the script through vm.Script
-// with that cache. Modules reached by a dynamic import() stay lazy inside the bundle
-// (initialised on first import). Packages only some commands use stay packages: ajv (request
-// bodies), ora/chalk (the spinner, ESM-only, imported through the launcher), and fs-ext (a
-// native addon). tsc still type-checks and emits dist/ for the tests.
+// start in 1.5× a bare `node -e 0`. The launchers in bin/ run the script through vm.Script,
+// the one way on Node 20 to hand V8 a code cache (require() takes none). Modules reached by a
+// dynamic import() stay lazy inside the bundle (initialised on first import). Packages only
+// some commands use stay packages: ajv (request bodies), ora/chalk (the spinner, ESM-only,
+// imported through the launcher), and fs-ext (a native addon). tsc still type-checks and
+// emits dist/ for the tests.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +37,12 @@ await build({
   keepNames: true,
 });
 
-// Warm the code cache: run the commands whose start-up is measured, on a throw-away world.
+// Warm the code cache: run the commands whose start-up is measured, on a throw-away world
+// (never the user's state), each writing the cache when it exits (NOVASIM_CODE_CACHE=write in
+// bin/launch.cjs). V8 compiles a function when it is first called, so only a cache made after
+// a run holds the bytecode of what the command executed. The two nova runs share one cache
+// file and the second starts from the first's, so it ends up with what both need; the third
+// makes nova-sim's. docs/architecture.md#start-up explains the whole design.
 const dir = mkdtempSync(join(tmpdir(), 'novasim-cache-'));
 try {
   for (const [bin, args] of [

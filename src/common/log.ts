@@ -1,6 +1,9 @@
 // oslo.log for the embedded services: each layer logs under its upstream logger name
-// (nova.compute.manager, nova.virt.libvirt.driver …); where the records go is decided by
-// whoever hosts the services (the CLI prints them with --debug, later a log file).
+// (nova.compute.manager, nova.virt.libvirt.driver …) and its service. Records go to the sinks
+// whoever hosts the services adds: the embedded cloud (src/cloud/embedded.ts) writes every
+// record to its service's file under <state>.images/logs/ (src/common/log-files.ts), and
+// `nova --debug` also prints them on stderr (src/novaclient/shell.ts). With no sink, a record
+// is dropped.
 import { currentContext, type RequestContext } from './context.js';
 
 export type Level = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
@@ -10,7 +13,8 @@ export interface LogRecord {
   pid: number;
   level: Level;
   logger: string;
-  /** which embedded service wrote it: nova-api, nova-compute, cinder-volume, libvirtd, qemu */
+  /** which embedded service wrote it (names its log file): nova-api, nova-compute, cinder-api,
+   * cinder-volume, libvirtd, qemu-monitor, qemu */
   service: string;
   message: string;
   context?: RequestContext;
