@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles each CLI into one CommonJS script (dist/bundle/nova.cjs, nova-sim.cjs) instead of
+// Bundles each CLI into one CommonJS script (dist/bundle/nova.cjs, nova-sim.cjs, cinder.cjs) instead of
 // a hundred small ES modules, and records V8's code cache for it: Node's ESM loader costs
 // about a millisecond per file and compiling the bundle another ten, and `nova list` must
 // start in 1.5× a bare `node -e 0`. The launchers in bin/ run the script through vm.Script,
@@ -19,7 +19,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'bundle');
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { nova: join(root, 'src/novaclient/main.ts'), 'nova-sim': join(root, 'src/novaclient/sim_main.ts') },
+  entryPoints: {
+    nova: join(root, 'src/novaclient/main.ts'),
+    'nova-sim': join(root, 'src/novaclient/sim_main.ts'),
+    cinder: join(root, 'src/cinderclient/main.ts'),
+  },
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -49,6 +53,7 @@ try {
     ['nova.cjs', ['list']],
     ['nova.cjs', ['show', 'web-1']],
     ['nova-sim.cjs', ['volume-path', 'web-data']],
+    ['cinder.cjs', ['list']],
   ]) {
     const r = spawnSync(process.execPath, [join(root, 'bin', bin), ...args], {
       env: { ...process.env, NOVASIM_STATE: join(dir, 'state.json'), NOVASIM_CODE_CACHE: 'write' },

@@ -28,7 +28,7 @@ function errnoNumber(code: string): number {
 }
 
 // --trace: the controller method behind each volume action Nova sends
-const ADMIN_ACTIONS = new Set(['os-migrate_volume_completion']);
+const ADMIN_ACTIONS = new Set(['os-migrate_volume_completion', 'os-reset_status', 'os-force_delete']);
 function actionSpan(c: { body: unknown }): SpanSpec {
   const name = Object.keys((c.body as object | null) ?? {})[0] ?? 'unknown';
   const method = `_${name.replace(/^os-/, '')}`;
@@ -97,6 +97,45 @@ export function volumeView(v: Volume, base: string, isAdmin: boolean): Record<st
     view['migration_status'] = v.migrationStatus;
   }
   return view;
+}
+
+/** Cinder v2's volume type view (types ViewBuilder.show): extra_specs and qos_specs_id only
+ * for those the access_types_* policies (admin_api) allow */
+function volumeTypeView(t: volumeApi.VolumeType, isAdmin: boolean): Record<string, unknown> {
+  const view: Record<string, unknown> = { id: t.id, name: t.name, is_public: t.isPublic, description: t.description };
+  if (isAdmin) {
+    view.extra_specs = t.extraSpecs;
+    view.qos_specs_id = t.qosSpecsId;
+  }
+  return view;
+}
+
+/** VolumeAdminController.validate_update: which fields, and only valid values (400s) */
+export function validateResetStatus(body: unknown): volumeApi.ResetStatusUpdate {
+  const b = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const update: volumeApi.ResetStatusUpdate = {};
+  const lower = (v: unknown): string => (typeof v === 'string' ? v.toLowerCase() : String(v));
+  let valid = false;
+  if (b.status) {
+    valid = true;
+    const status = lower(b.status);
+    if (!volumeApi.VALID_RESET_STATUS.includes(status)) throw new HttpFault(400, 'Must specify a valid status');
+    update.status = status;
+  }
+  if (b.attach_status) {
+    valid = true;
+    const attach = lower(b.attach_status);
+    if (!volumeApi.VALID_ATTACH_STATUS.includes(attach)) throw new HttpFault(400, 'Must specify a valid attach status');
+    update.attachStatus = attach as 'attached' | 'detached';
+  }
+  if (b.migration_status) {
+    valid = true;
+    const migration = lower(b.migration_status);
+    if (!volumeApi.VALID_MIGRATION_STATUS.includes(migration)) throw new HttpFault(400, 'Must specify a valid migration status');
+    update.migrationStatus = migration === 'none' ? null : migration;
+  }
+  if (!valid) throw new HttpFault(400, "Must specify 'status', 'attach_status' or 'migration_status' for update.");
+  return update;
 }
 
 function asObject(body: unknown, key: string): Record<string, unknown> {
@@ -169,10 +208,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
       return false;
     }
   }
-  router.add('DELETE', '/v2/:project_id/volumes/:id', async (c) => {
+  router.add('DELETE', '/v2/:project_id/volumes/:id', async (c) => deleteAndRemove(c, c.params.id, false));
+  /** API.delete and the volume manager's delete_volume behind it */
+  async function deleteAndRemove(c: Call, id: string, force: boolean): Promise<HttpResponse> {
     let holder: string | null = null;
     const { volume, deleted } = await store.update((s) =>
-      volumeApi.deleteVolume(s, c.ctx, c.params.id, (v) => (holder = backend.openBy(s, v.id)) !== null),
+      volumeApi.deleteVolume(s, c.ctx, id, (v) => (holder = backend.openBy(s, v.id)) !== null, force),
     );
     if (!deleted) {
       VLOG.error(`Unable to delete volume ${volume.id}: logical volume volume-${volume.id} in use (open by ${String(holder)}).`, { context: c.ctx });
@@ -181,7 +222,13 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     // the record is gone: only now, and only its own image
     if (removeImage(volume.id, c.ctx)) VLOG.info(`Deleted volume successfully.`, { context: c.ctx });
     return emptyResponse(202);
-  });
+  }
+  router.add('GET', '/v2/:project_id/types', async (c) =>
+    jsonResponse(200, { volume_types: volumeApi.listVolumeTypes(c.ctx).map((t) => volumeTypeView(t, c.ctx.isAdmin)) }),
+  );
+  router.add('GET', '/v2/:project_id/types/:id', async (c) =>
+    jsonResponse(200, { volume_type: volumeTypeView(volumeApi.getVolumeType(c.ctx, c.params.id), c.ctx.isAdmin) }),
+  );
   router.add('POST', '/v2/:project_id/volumes/:id/action', async (c) =>
     tracer.active
       ? tracer.run(
@@ -196,8 +243,13 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
 
   function listVolumes(c: Call, detail: boolean): HttpResponse {
     const allTenants = ['1', 'true', 'True'].includes(c.query.get('all_tenants') ?? '');
+    // v2 takes name for display_name; a member may filter on query_volume_filters only
+    // (name, status, metadata, availability_zone, bootable), which these are
     const name = c.query.get('name') ?? c.query.get('display_name');
-    const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter((v) => name === null || v.displayName === name);
+    const status = c.query.get('status');
+    const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter(
+      (v) => (name === null || v.displayName === name) && (status === null || v.status === status),
+    );
     const views = vols.map((v) =>
       detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) },
     );
@@ -251,6 +303,19 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         VLOG.info(`Terminate volume connection completed successfully.`, { context: c.ctx });
         await store.update((s) => volumeApi.unreserveVolume(s, c.ctx, id));
         return emptyResponse(202);
+      case 'os-reset_status': {
+        // VolumeAdminController._reset_status: the policy, then the body, then the update
+        volumeApi.authorizeAdminAction(c.ctx, 'reset_status');
+        const update = validateResetStatus(arg);
+        LOG.debug(`Updating volume '${id}' with '${JSON.stringify(update)}'`, { context: c.ctx });
+        await store.update((s) => volumeApi.resetStatus(s, c.ctx, id, update));
+        return emptyResponse(202);
+      }
+      case 'os-force_delete':
+        // AdminController._force_delete: the policy, the volume, then API.delete(force=True)
+        volumeApi.authorizeAdminAction(c.ctx, 'force_delete');
+        read((s) => volumeApi.getVolume(s, c.ctx, id));
+        return deleteAndRemove(c, id, true);
       case 'os-migrate_volume_completion': {
         const saveId = await store.update((s) =>
           volumeApi.migrateVolumeCompletion(s, c.ctx, id, String(args.new_volume ?? ''), Boolean(args.error)),
@@ -267,10 +332,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     if (requestLineTooLong(req.method, req.url)) return uriTooLongResponse();
     const requestId = header(req.headers, 'X-OpenStack-Request-ID') ?? newRequestId();
     const common = { 'x-openstack-request-id': requestId, Date: httpDate() };
+    let ctxForFault: string | null = null;
     try {
       const { path, query, origin } = splitUrl(req);
       const ctx = contextFromToken(header(req.headers, 'X-Auth-Token'), store.read().users, requestId);
       if (!ctx) return faultResponse(401, 'Authentication required', common);
+      ctxForFault = ctx.requestId;
       const m = router.match(req.method, path);
       if (m === 'not-found') return faultResponse(404, 'The resource could not be found.', common);
       if (m === 'method-not-allowed') return faultResponse(405, 'The method is not allowed for the requested route.', common);
@@ -283,9 +350,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
       LOG.info(`${origin} "${req.method} ${path}" status: ${res.status}`, { context: ctx });
       return { ...res, headers: { ...res.headers, ...common } };
     } catch (err) {
-      if (err instanceof HttpFault) return faultResponse(err.status, err.explanation, common);
-      if (err instanceof QuotaError) return faultResponse(err.code, err.message, { ...common, ...err.headers });
-      if (err instanceof CinderException) return faultResponse(err.code, err.message, common);
+      // wsgi.Fault sets x-compute-request-id on what it answers (_set_request_id_header), the
+      // header cinderclient reads its Request-ID from
+      const fault = ctxForFault ? { ...common, 'x-compute-request-id': ctxForFault } : common;
+      if (err instanceof HttpFault) return faultResponse(err.status, err.explanation, fault);
+      if (err instanceof QuotaError) return faultResponse(err.code, err.message, { ...fault, ...err.headers });
+      if (err instanceof CinderException) return faultResponse(err.code, err.message, fault);
       throw err;
     }
   };

@@ -13,6 +13,12 @@ export class VolumeNotFound extends CinderException {
   }
 }
 
+export class VolumeTypeNotFound extends CinderException {
+  constructor(volumeTypeId: string) {
+    super('VolumeTypeNotFound', `Volume type ${volumeTypeId} could not be found.`, 404);
+  }
+}
+
 export class InvalidVolume extends CinderException {
   constructor(reason: string) {
     super('InvalidVolume', `Invalid volume: ${reason}`, 400);

@@ -13,6 +13,7 @@ import {
   VolumeLimitExceeded,
   VolumeNotFound,
   VolumeSizeExceedsAvailableQuota,
+  VolumeTypeNotFound,
 } from './exception.js';
 
 export interface CinderContext {
@@ -49,7 +50,30 @@ export interface CreateVolumeRequest {
   imageRef: string | null;
 }
 
-export const VOLUME_TYPES = ['lvmdriver-1'];
+/** devstack's one type, with a fixed id (devstack's is random at stack time) */
+export const VOLUME_TYPE_RECORDS: readonly VolumeType[] = [
+  {
+    id: '3e1f6a2b-9c4d-4e5f-8a7b-6c5d4e3f2a11',
+    name: 'lvmdriver-1',
+    description: null,
+    isPublic: true,
+    extraSpecs: { volume_backend_name: 'lvmdriver-1' },
+    qosSpecsId: null,
+  },
+];
+export const VOLUME_TYPES = VOLUME_TYPE_RECORDS.map((t) => t.name);
+
+/** volume_types.get_all_types: the public ones, and private ones for an admin */
+export function listVolumeTypes(ctx: CinderContext): VolumeType[] {
+  return VOLUME_TYPE_RECORDS.filter((t) => t.isPublic || ctx.isAdmin);
+}
+
+/** volume_types.get_volume_type, or the default one for 'default' */
+export function getVolumeType(ctx: CinderContext, id: string): VolumeType {
+  const t = id === 'default' ? VOLUME_TYPE_RECORDS[0] : VOLUME_TYPE_RECORDS.find((x) => x.id === id);
+  if (!t || (!t.isPublic && !ctx.isAdmin)) throw new VolumeTypeNotFound(id);
+  return t;
+}
 
 /**
  * The quotas every project has (cinder/quota.py). gigabytes is Mitaka's default; volumes
@@ -158,14 +182,24 @@ class CinderNotFoundType extends InvalidInput {
 
 /** API.delete: only settled, unattached volumes. Then the driver's delete: when the image
  * is still open (`inUse`: lvremove's "in use"), the volume stays, in 'error_deleting', as
- * the manager leaves it; else the record goes and the caller removes that volume's image. */
-export function deleteVolume(state: State, ctx: CinderContext, volumeId: string, inUse: (v: Volume) => boolean = () => false): { volume: Volume; deleted: boolean } {
+ * the manager leaves it; else the record goes and the caller removes that volume's image.
+ * `force` (os-force_delete) drops the status condition only: an attached or migrating
+ * volume is refused all the same, as Mitaka's conditional update does. */
+export function deleteVolume(
+  state: State,
+  ctx: CinderContext,
+  volumeId: string,
+  inUse: (v: Volume) => boolean = () => false,
+  force = false,
+): { volume: Volume; deleted: boolean } {
   const v = getVolume(state, ctx, volumeId);
   const deletable = ['available', 'error', 'error_restoring', 'error_extending'];
-  if (!deletable.includes(v.status) || v.attachStatus === 'attached' || v.migrationStatus === 'migrating') {
-    throw new InvalidVolume(
-      'Volume status must be available or error or error_restoring or error_extending and must not be migrating, attached, belong to a consistency group or have snapshots.',
-    );
+  const statusOk = force || deletable.includes(v.status);
+  const migrationOk = force ? AVAILABLE_MIGRATION_STATUS.includes(v.migrationStatus) : v.migrationStatus !== 'migrating';
+  if (!statusOk || v.attachStatus === 'attached' || !migrationOk) {
+    // utils.build_or_str(None) is '': the forced message keeps the double space
+    const status = force ? '' : `status must be ${deletable.join(' or ')} and`;
+    throw new InvalidVolume(`Volume ${status} must not be migrating, attached, belong to a consistency group or have snapshots.`);
   }
   if (inUse(v)) {
     v.status = 'error_deleting';
@@ -312,4 +346,60 @@ export function migrateVolumeCompletion(
   vol.status = keepAttachments.length ? 'in-use' : 'available';
   touch(vol);
   return vol.id;
+}
+
+/** VolumeAdminController.valid_status (AdminController's set plus the volume ones) */
+export const VALID_RESET_STATUS = ['creating', 'available', 'deleting', 'error', 'error_deleting', 'attaching', 'in-use', 'detaching', 'maintenance'];
+export const VALID_ATTACH_STATUS = ['detached', 'attached'];
+export const VALID_MIGRATION_STATUS = ['migrating', 'error', 'success', 'completing', 'none', 'starting'];
+
+/** AdminController.authorize: volume_extension:volume_admin_actions:<action> is rule:admin_api */
+export function authorizeAdminAction(ctx: CinderContext, action: string): void {
+  if (!ctx.isAdmin) throw new PolicyNotAuthorized(`volume_extension:volume_admin_actions:${action}`);
+}
+
+/** What os-reset_status may change: the fields of db.volume_update it is given. */
+export interface ResetStatusUpdate {
+  status?: string;
+  attachStatus?: 'attached' | 'detached';
+  /** null clears it ('none' on the wire) */
+  migrationStatus?: string | null;
+}
+
+/** db.volume_detached for every attachment still in use (admin_actions' _clean_volume_attachment):
+ * the attachments go, and the volume settles as the last detach leaves it. */
+function cleanVolumeAttachments(v: Volume): void {
+  v.attachments = v.attachments.filter((a) => a.attachStatus === 'detached');
+  // the status is hidden from the user while a migration runs (volume_detached)
+  if (!v.migrationStatus || v.migrationStatus === 'success' || v.migrationStatus === 'error') {
+    if (v.status !== 'uploading') v.status = 'available';
+  }
+  v.attachStatus = 'detached';
+}
+
+/**
+ * VolumeAdminController._reset_status after its checks: db.volume_update with the fields
+ * given, and nothing else — no attach, no detach, no connection touched (Mitaka's reset-state
+ * is a database change only). attach_status 'detached' also detaches every attachment in the
+ * database, as _clean_volume_attachment does.
+ */
+export function resetStatus(state: State, ctx: CinderContext, volumeId: string, update: ResetStatusUpdate): Volume {
+  authorizeAdminAction(ctx, 'reset_status');
+  const v = getVolume(state, ctx, volumeId);
+  if (update.status !== undefined) v.status = update.status;
+  if (update.attachStatus !== undefined) v.attachStatus = update.attachStatus;
+  if (update.migrationStatus !== undefined) v.migrationStatus = update.migrationStatus;
+  touch(v);
+  if (update.attachStatus === 'detached') cleanVolumeAttachments(v);
+  return v;
+}
+
+/** The volume types Cinder knows (devstack makes one per backend; novasim has lvmdriver-1) */
+export interface VolumeType {
+  id: string;
+  name: string;
+  description: string | null;
+  isPublic: boolean;
+  extraSpecs: Record<string, string>;
+  qosSpecsId: string | null;
 }

@@ -26,6 +26,8 @@ export interface ClientOptions {
   requestedVersion?: string;
   /** where --debug lines go (stderr); absent = no logging */
   debug?: (line: string) => void;
+  /** the client's User-Agent (python-novaclient unless another client shares this session) */
+  userAgent?: string;
 }
 
 export interface ApiResponse {
@@ -124,7 +126,7 @@ export class SessionClient {
   ): Promise<ApiResponse> {
     const url = flags.absolute ? path : `${this.endpoints[service]}${path}`;
     const headers: Record<string, string> = {
-      'User-Agent': USER_AGENT,
+      'User-Agent': this.opts.userAgent ?? USER_AGENT,
       Accept: 'application/json',
       'X-Auth-Token': this.opts.token,
     };

@@ -10,6 +10,7 @@ import { afterEach, beforeEach } from 'vitest';
 
 export const NOVA = fileURLToPath(new URL('../../bin/nova.cjs', import.meta.url));
 export const NOVA_SIM = fileURLToPath(new URL('../../bin/nova-sim.cjs', import.meta.url));
+export const CINDER = fileURLToPath(new URL('../../bin/cinder.cjs', import.meta.url));
 
 export interface Result {
   code: number | null;
@@ -23,7 +24,7 @@ export class World {
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: '80', ...extra };
-    for (const k of ['OS_USERNAME', 'OS_PROJECT_NAME', 'OS_TENANT_NAME', 'OS_COMPUTE_API_VERSION', 'NOVASIM_STATE', 'NO_COLOR']) {
+    for (const k of ['OS_USERNAME', 'OS_PROJECT_NAME', 'OS_TENANT_NAME', 'OS_COMPUTE_API_VERSION', 'OS_VOLUME_API_VERSION', 'ALL_TENANTS', 'NOVASIM_STATE', 'NO_COLOR']) {
       if (!(k in extra)) delete env[k];
     }
     return env;
@@ -31,6 +32,12 @@ export class World {
 
   nova(args: string[], extra: NodeJS.ProcessEnv = {}): Result {
     const r = spawnSync(process.execPath, [NOVA, '--state', this.state, ...args], { env: this.env(extra), encoding: 'utf8' });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** bin/cinder against this world */
+  cinder(args: string[], extra: NodeJS.ProcessEnv = {}): Result {
+    const r = spawnSync(process.execPath, [CINDER, '--state', this.state, ...args], { env: this.env(extra), encoding: 'utf8' });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
