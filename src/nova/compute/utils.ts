@@ -33,19 +33,11 @@ function pyClass(err: unknown): string {
 }
 
 /**
- * The event's traceback. Mitaka stores ''.join(traceback.format_tb(tb)): the frames only,
- * outermost first. novasim's frames are its own (JavaScript, outermost first, in Python's
- * layout), and it adds the exception's line, which Mitaka leaves out (it is in the log).
+ * The event's traceback. Mitaka stores ''.join(traceback.format_tb(tb)): the Python frames,
+ * without the exception's own line. novasim's frames would be JavaScript's (of a bundle),
+ * so it stores the line Python's traceback ends with instead: "<class>: <message>".
  */
 export function formatTraceback(err: unknown): string {
-  const frames: string[] = [];
-  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack.split('\n') : [];
-  for (const line of stack) {
-    const m = /^\s+at (?:(.+?) \()?(.+?):(\d+):\d+\)?$/.exec(line);
-    if (!m) continue;
-    const file = m[2].replace(/^file:\/\//, '');
-    frames.push(`  File "${file}", line ${m[3]}, in ${m[1] ?? '<module>'}\n`);
-  }
   const message = err instanceof Error ? err.message : String(err);
-  return `${frames.reverse().join('')}${pyClass(err)}: ${message}\n`;
+  return `${pyClass(err)}: ${message}\n`;
 }
