@@ -1,6 +1,6 @@
 // nova/compute/instance_actions.py (Mitaka): the names the compute API records its actions
 // under, for the operations novasim implements. Mitaka has none for lock, unlock,
-// os-resetState, attach_volume, detach_volume or swap_volume (Queens added 'swap_volume').
+// os-resetState, attach_volume, detach_volume or swap_volume (Queens added the last three).
 export const CREATE = 'create';
 export const DELETE = 'delete';
 export const STOP = 'stop';

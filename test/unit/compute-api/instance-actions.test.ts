@@ -1,7 +1,7 @@
 // src/nova/compute/api.ts: _record_action_start as Mitaka's compute API calls it. An action
 // for create, delete, stop, start, pause, unpause, suspend and resume, under the request's
 // id, user and project, in the same save as the task_state it goes with; none for lock,
-// unlock, os-resetState, attach_volume, detach_volume (Newton added those) or swap_volume.
+// unlock, os-resetState, attach_volume, detach_volume or swap_volume (Queens added all three).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
