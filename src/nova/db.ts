@@ -1,17 +1,18 @@
-// nova/db/sqlalchemy/api.py in miniature: the instance and block-device-mapping queries
-// the swap path makes, over the state file's Nova tables.
+// nova/db/sqlalchemy/api.py in miniature: the instance, block-device-mapping and
+// instance-action queries novasim makes, over the state file's Nova tables.
 import type { RequestContext } from '../common/context.js';
-import type { Bdm, Instance, State } from '../state/types.js';
-import { InstanceNotFound, VolumeBDMNotFound } from './exception.js';
+import type { Bdm, Instance, InstanceAction, InstanceActionEvent, State } from '../state/types.js';
+import { InstanceActionEventNotFound, InstanceActionNotFound, InstanceNotFound, VolumeBDMNotFound } from './exception.js';
 
 /** CONF.instance_name_template = 'instance-%08x' */
 export function instanceName(inst: Pick<Instance, 'id'>): string {
   return `instance-${inst.id.toString(16).padStart(8, '0')}`;
 }
 
-/** instance_get_by_uuid with project_only: another project's instance is not found */
-export function instanceGetByUuid(state: State, ctx: RequestContext, uuid: string): Instance {
-  const inst = state.nova.instances.find((i) => i.uuid === uuid && !i.deleted);
+/** instance_get_by_uuid with project_only: another project's instance is not found (a
+ * deleted one too, unless the context reads deleted rows: read_deleted='yes') */
+export function instanceGetByUuid(state: State, ctx: RequestContext, uuid: string, readDeleted = false): Instance {
+  const inst = state.nova.instances.find((i) => i.uuid === uuid && (readDeleted || !i.deleted));
   if (!inst || (!ctx.isAdmin && inst.projectId !== ctx.projectId)) throw new InstanceNotFound(uuid);
   return inst;
 }
@@ -68,4 +69,83 @@ export function newImageBdm(state: State, instanceUuid: string, imageId: string)
     deleteOnTermination: true,
     deviceType: 'disk',
   });
+}
+
+/** the DB's timestamp of a datetime column: MySQL's DATETIME keeps whole seconds */
+export function dbTimestamp(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, '.000000');
+}
+
+/** action_start: a new instance_actions row for the request (the oldest of the instance
+ * beyond `keep` leave: novasim bounds what Mitaka keeps forever) */
+export function actionStart(
+  state: State,
+  ctx: RequestContext,
+  instanceUuid: string,
+  action: string,
+  keep: number,
+  now: Date = new Date(),
+): InstanceAction {
+  const row: InstanceAction = {
+    action,
+    instanceUuid,
+    requestId: ctx.requestId,
+    userId: ctx.userId,
+    projectId: ctx.projectId,
+    startTime: dbTimestamp(now),
+    finishTime: null,
+    message: null,
+    events: [],
+  };
+  const rows = (state.nova.instanceActions ??= []);
+  rows.push(row);
+  let over = rows.filter((a) => a.instanceUuid === instanceUuid).length - keep;
+  if (over > 0) state.nova.instanceActions = rows.filter((a) => a.instanceUuid !== instanceUuid || over-- <= 0);
+  return row;
+}
+
+/** actions_get: the instance's actions, newest first (ORDER BY created_at DESC, id DESC) */
+export function actionsGet(state: State, instanceUuid: string): InstanceAction[] {
+  return (state.nova.instanceActions ?? []).filter((a) => a.instanceUuid === instanceUuid).reverse();
+}
+
+/** action_get_by_request_id: the instance's action of that request, or null */
+export function actionGetByRequestId(state: State, instanceUuid: string, requestId: string): InstanceAction | null {
+  return (state.nova.instanceActions ?? []).find((a) => a.instanceUuid === instanceUuid && a.requestId === requestId) ?? null;
+}
+
+/** action_events_get: the action's events, newest first */
+export function actionEventsGet(action: InstanceAction): InstanceActionEvent[] {
+  return [...action.events].reverse();
+}
+
+/** action_event_start: the event goes under the action of the context's request */
+export function actionEventStart(state: State, ctx: RequestContext, instanceUuid: string, event: string, now: Date = new Date()): InstanceActionEvent {
+  const action = actionGetByRequestId(state, instanceUuid, ctx.requestId);
+  if (!action) throw new InstanceActionNotFound(ctx.requestId, instanceUuid);
+  const row: InstanceActionEvent = { event, startTime: dbTimestamp(now), finishTime: null, result: null, traceback: null };
+  action.events.push(row);
+  return row;
+}
+
+/** action_event_finish: the event's first row of that name gets its result; an error marks
+ * the action's message 'Error' */
+export function actionEventFinish(
+  state: State,
+  ctx: RequestContext,
+  instanceUuid: string,
+  event: string,
+  failure: { traceback: string } | null,
+  now: Date = new Date(),
+): void {
+  const action = actionGetByRequestId(state, instanceUuid, ctx.requestId);
+  if (!action) throw new InstanceActionNotFound(ctx.requestId, instanceUuid);
+  const row = action.events.find((e) => e.event === event);
+  if (!row) throw new InstanceActionEventNotFound(event, action.requestId);
+  row.finishTime = dbTimestamp(now);
+  row.result = failure ? 'Error' : 'Success';
+  if (failure) {
+    row.traceback = failure.traceback;
+    action.message = 'Error';
+  }
 }

@@ -79,6 +79,19 @@ export class VolumeBDMNotFound extends NotFound {
   }
 }
 
+export class InstanceActionNotFound extends NovaException {
+  constructor(requestId: string, instanceUuid: string) {
+    super('InstanceActionNotFound', `Action for request_id ${requestId} on instance ${instanceUuid} not found`);
+  }
+}
+
+/** (novasim's actions have no numeric id: the action is named by its request id) */
+export class InstanceActionEventNotFound extends NovaException {
+  constructor(event: string, actionId: string) {
+    super('InstanceActionEventNotFound', `Event ${event} not found for action id ${actionId}`);
+  }
+}
+
 export class VolumeUnattached extends NovaException {
   constructor(volumeId: string) {
     super('VolumeUnattached', `Volume ${volumeId} is not attached to anything`, 400);

@@ -79,11 +79,13 @@ function single<T>(matches: T[]): T | undefined {
   return matches[0];
 }
 
-/** utils.find_resource(manager, name_or_id, **find_args) */
+/** utils.find_resource(manager, name_or_id, wrap_exception=True, **find_args): without
+ * wrap_exception, NoUniqueMatch and NotFound (404) instead of CommandError */
 export async function findResource<T extends Resource>(
   manager: Findable<T>,
   nameOrId: string,
   findArgs: Record<string, unknown> = {},
+  wrapException = true,
 ): Promise<T> {
   if (manager.alphanumIdAllowed) {
     const r = await orNotFound(() => manager.get(nameOrId));
@@ -102,7 +104,8 @@ export async function findResource<T extends Resource>(
     }
   } catch (e) {
     if (e instanceof NoUniqueMatch) {
-      throw new CommandError(`Multiple ${manager.resourceName} matches found for '${nameOrId}', use an ID to be more specific.`);
+      const msg = `Multiple ${manager.resourceName} matches found for '${nameOrId}', use an ID to be more specific.`;
+      throw wrapException ? new CommandError(msg) : new NoUniqueMatch(msg);
     }
     throw e;
   }
@@ -111,5 +114,6 @@ export async function findResource<T extends Resource>(
     const r = await orNotFound(() => manager.get(String(Number.parseInt(nameOrId, 10))));
     if (r) return r;
   }
-  throw new CommandError(`No ${manager.resourceName} with a name or ID of '${nameOrId}' exists.`);
+  const msg = `No ${manager.resourceName} with a name or ID of '${nameOrId}' exists.`;
+  throw wrapException ? new CommandError(msg) : new NotFound({ code: 404, message: msg });
 }

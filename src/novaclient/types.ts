@@ -5,6 +5,7 @@ import type { SessionClient } from './client.js';
 import type { ServerManager } from './v2/servers.js';
 import type { ServerVolumeManager, VolumeManager } from './v2/volumes.js';
 import type { FlavorManager, ImageManager } from './v2/flavors_images.js';
+import type { InstanceActionManager } from './v2/instance_action.js';
 import type { EmbeddedCloud } from '../cloud/types.js';
 
 /** the single place that writes to the terminal */
@@ -27,6 +28,8 @@ export interface Client {
   readonly serverVolumes: ServerVolumeManager;
   readonly flavors: FlavorManager;
   readonly images: ImageManager;
+  /** the os-instance-actions contrib extension (cs.instance_action) */
+  readonly instanceAction: InstanceActionManager;
 }
 
 export interface ShellContext {

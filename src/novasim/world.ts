@@ -1,12 +1,14 @@
 // Named worlds: a fixture describes servers, volumes and attachments; materialize()
 // turns it into a consistent state (Nova's instances and BDMs, Cinder's volumes and
 // attachments, libvirt's domains) and real image files with real data in them.
+import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommandError, SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
-import { instanceName, newBdm, newImageBdm } from '../nova/db.js';
+import { dbTimestamp, instanceName, newBdm, newImageBdm } from '../nova/db.js';
+import { CREATE } from '../nova/compute/instance_actions.js';
 import { imagesDir, instanceDiskPath, isSafeId, volumeImagePath } from '../state/paths.js';
 import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
@@ -196,6 +198,28 @@ function sparseFile(path: string, size: number): number {
 }
 
 /** Builds the state for a fixture and writes its images next to the state file. */
+/**
+ * The 'create' action a fixture's server was booted with, as the compute API and the
+ * build's event recorded it: the request at createdAt, spawned by launched_at. Its request
+ * id is derived from the server's uuid, so a world is the same each time it is made.
+ */
+function createAction(state: State, inst: Instance): void {
+  const hex = createHash('sha1').update(`create ${inst.uuid}`).digest('hex');
+  const requestId = `req-${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  const at = (ms: number): string => dbTimestamp(new Date(Date.parse(inst.createdAt) + ms));
+  (state.nova.instanceActions ??= []).push({
+    action: CREATE,
+    instanceUuid: inst.uuid,
+    requestId,
+    userId: inst.userId,
+    projectId: inst.projectId,
+    startTime: at(0),
+    finishTime: null,
+    message: null,
+    events: [{ event: 'compute__do_build_and_run_instance', startTime: at(2000), finishTime: at(Date.parse(inst.launchedAt ?? inst.createdAt) - Date.parse(inst.createdAt)), result: 'Success', traceback: null }],
+  });
+}
+
 export function materialize(statePath: string, fx: Fixture): State {
   rmSync(join(imagesDir(statePath), 'volumes'), { recursive: true, force: true });
   rmSync(join(imagesDir(statePath), 'instances'), { recursive: true, force: true });
@@ -240,7 +264,7 @@ export function materialize(statePath: string, fx: Fixture): State {
     users: USERS,
     flavors: FLAVORS,
     images: [CIRROS],
-    nova: { instances: [], bdms: [], nextInstanceId: 1, nextBdmId: 1 },
+    nova: { instances: [], bdms: [], nextInstanceId: 1, nextBdmId: 1, instanceActions: [] },
     cinder: { volumes },
     libvirt: { domains: [], nextDomainId: 1 },
   };
@@ -279,6 +303,7 @@ export function materialize(statePath: string, fx: Fixture): State {
       deleted: false,
     };
     state.nova.instances.push(inst);
+    createAction(state, inst);
     const rootPath = instanceDiskPath(statePath, s.uuid);
     closeSync(sparseFile(rootPath, flavor.disk * GiB));
     newImageBdm(state, s.uuid, CIRROS.id);

@@ -79,6 +79,39 @@ export interface Instance {
   deleted: boolean;
 }
 
+/**
+ * nova.objects.InstanceAction: a user's request on an instance, as the compute API records
+ * it (instance_actions), with the events nova-compute records under it
+ * (instance_actions_events). Times are the DB's (whole seconds, as MySQL keeps them).
+ */
+export interface InstanceAction {
+  /** nova/compute/instance_actions.py: 'create', 'stop', … */
+  action: string;
+  instanceUuid: string;
+  /** the request id (req-…) of the API call that started it */
+  requestId: string;
+  userId: string;
+  projectId: string;
+  startTime: string;
+  /** set only by InstanceAction.action_finish, which Mitaka never calls */
+  finishTime: string | null;
+  /** 'Error' once one of its events failed, else null */
+  message: string | null;
+  events: InstanceActionEvent[];
+}
+
+/** nova.objects.InstanceActionEvent: one EventReporter block (compute_stop_instance, …) */
+export interface InstanceActionEvent {
+  event: string;
+  startTime: string;
+  /** null while it runs (or if its process died before it finished) */
+  finishTime: string | null;
+  /** 'Success' or 'Error', null while it runs */
+  result: string | null;
+  /** the failure's traceback, null unless result is 'Error' */
+  traceback: string | null;
+}
+
 /** nova.objects.BlockDeviceMapping */
 export interface Bdm {
   id: number;
@@ -235,6 +268,8 @@ export interface State {
     bdms: Bdm[];
     nextInstanceId: number;
     nextBdmId: number;
+    /** instance_actions with their events (absent in files written before they existed: none) */
+    instanceActions?: InstanceAction[];
   };
   cinder: {
     volumes: Volume[];

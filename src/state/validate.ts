@@ -224,6 +224,19 @@ const connectionInfo: Check = (v, p) => {
 /** the device_path of each connection_info text seen by this validation (parsed once) */
 const devicePaths = new Map<string, string>();
 
+/** an instance action and its events (nova.instance_actions, instance_actions_events) */
+const instanceAction = record({
+  action: str,
+  instanceUuid: str,
+  requestId: str,
+  userId: str,
+  projectId: str,
+  startTime: str,
+  finishTime: strOrNull,
+  message: strOrNull,
+  events: arrayOf(record({ event: str, startTime: str, finishTime: strOrNull, result: strOrNull, traceback: strOrNull })),
+});
+
 const address = record({ addr: str, version: oneOf(4, 6), type: oneOf('fixed', 'floating'), mac: str });
 
 const stateCheck = record(
@@ -298,6 +311,8 @@ const stateCheck = record(
       ),
       nextInstanceId: posInt,
       nextBdmId: posInt,
+      // optional: files written before instance actions were recorded have none
+      'instanceActions?': arrayOf(instanceAction),
     }),
     cinder: record({
       volumes: arrayOf(

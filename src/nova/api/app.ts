@@ -10,6 +10,7 @@ import type { StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
 import { flavorsController, imagesController, serversController } from './servers.js';
+import { instanceActionsController } from './instance_actions.js';
 import { volumeAttachmentController } from './volumes.js';
 import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
 import { traced } from '../../trace/tracer.js';
@@ -42,6 +43,7 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
   );
   const flavors = flavorsController(store);
   const images = imagesController(store);
+  const instanceActions = instanceActionsController(store, compute);
 
   router
     .add('GET', '/v2.1/servers', servers.index)
@@ -55,6 +57,8 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
     .add('GET', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.show)
     .add('PUT', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.update)
     .add('DELETE', '/v2.1/servers/:server_id/os-volume_attachments/:id', atts.delete)
+    .add('GET', '/v2.1/servers/:server_id/os-instance-actions', instanceActions.index)
+    .add('GET', '/v2.1/servers/:server_id/os-instance-actions/:id', instanceActions.show)
     .add('GET', '/v2.1/flavors', flavors.index)
     .add('GET', '/v2.1/flavors/detail', flavors.detail)
     .add('GET', '/v2.1/flavors/:id', flavors.show)

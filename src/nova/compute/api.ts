@@ -5,8 +5,9 @@ import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
 import { isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
-import type { Instance, State } from '../../state/types.js';
-import { bdmsByInstance, instanceGetByUuid, newImageBdm, updateInstance } from '../db.js';
+import type { Instance, InstanceAction, InstanceActionEvent, State } from '../../state/types.js';
+import { actionEventsGet, actionGetByRequestId, actionStart, actionsGet, bdmsByInstance, instanceGetByUuid, newImageBdm, updateInstance } from '../db.js';
+import * as instance_actions from './instance_actions.js';
 import { journalBegin, journalEnd, journalStep } from '../../state/journal.js';
 import {
   DevicePathInUse,
@@ -93,9 +94,9 @@ export class API {
     private readonly rpc: ComputeRpcAPI,
   ) {}
 
-  /** API.get */
-  get(ctx: RequestContext, uuid: string): Instance {
-    return instanceGetByUuid(this.store.read(), ctx, uuid);
+  /** API.get (readDeleted: the context's read_deleted='yes') */
+  get(ctx: RequestContext, uuid: string, readDeleted = false): Instance {
+    return instanceGetByUuid(this.store.read(), ctx, uuid, readDeleted);
   }
 
   /** API.get_all with the search options nova-api passes on */
@@ -124,6 +125,9 @@ export class API {
     }
     this.volumeApi.checkDetach(oldVolume);
     this.volumeApi.checkAttach(newVolume, instance);
+    // NOTE: Mitaka records no instance action for a swap (Queens added 'swap_volume' with
+    // its compute_swap_volume event): `nova instance-action-list` shows nothing of it, and a
+    // swap that fails on the host after the 202 leaves no trace there.
     // novasim: the journal records the swap's intent before its first change
     const key = { kind: 'swap', instance: instance.uuid, device: oldVolume.attachments[instance.uuid].mountpoint } as const;
     await this.store.update((s) => journalBegin(s, { ...key, id: ctx.requestId, volumes: [oldVolume.id, newVolume.id], step: 'api.accepted' }));
@@ -209,7 +213,11 @@ export class API {
     this.rpc.detach_volume(ctx, instance, volume.id);
   }
 
-  /** Sets a task_state (and whatever else), guarded by the instance's current state. */
+  /**
+   * Sets a task_state (and whatever else), guarded by the instance's current state, and
+   * records the action (_record_action_start) in the same save. Every task started here is
+   * one Mitaka records, under the method's own name (instance_actions.STOP = 'stop', …).
+   */
   private async startTask(
     ctx: RequestContext,
     instance: Instance,
@@ -224,6 +232,7 @@ export class API {
       if (lock) checkInstanceLock(ctx, cur);
       checkInstanceState(cur, method, guard);
       if (journal) journalBegin(s, { kind: journal.kind, instance: cur.uuid, device: null, id: journal.id, volumes: [], step: 'api.accepted' });
+      recordActionStart(s, ctx, cur, method);
       return updateInstance(s, cur.uuid, values);
     });
   }
@@ -343,10 +352,43 @@ export class API {
       s.nova.instances.push(inst);
       newImageBdm(s, inst.uuid, image.id);
       journalBegin(s, { kind: 'boot', instance: inst.uuid, device: null, id: ctx.requestId, volumes: [], step: 'api.accepted' });
+      recordActionStart(s, ctx, inst, instance_actions.CREATE);
       return inst;
     });
     this.rpc.build_and_run_instance(ctx, instance);
     return { instance, adminPass };
+  }
+}
+
+/** API._record_action_start: the action of this request on the instance */
+function recordActionStart(s: State, ctx: RequestContext, instance: Instance, action: string): void {
+  actionStart(s, ctx, instance.uuid, action, instance_actions.MAX_ACTIONS_PER_INSTANCE);
+}
+
+/**
+ * compute.InstanceActionAPI: what os-instance-actions reads. The controller has found the
+ * instance (deleted ones too from microversion 2.21), so these read by its uuid.
+ */
+export class InstanceActionAPI {
+  constructor(private readonly store: StateStore) {}
+
+  /** InstanceActionAPI.actions_get */
+  actions_get(ctx: RequestContext, instance: Instance): InstanceAction[] {
+    void ctx;
+    return actionsGet(this.store.read(), instance.uuid);
+  }
+
+  /** InstanceActionAPI.action_get_by_request_id */
+  action_get_by_request_id(ctx: RequestContext, instance: Instance, requestId: string): InstanceAction | null {
+    void ctx;
+    return actionGetByRequestId(this.store.read(), instance.uuid, requestId);
+  }
+
+  /** InstanceActionAPI.action_events_get */
+  action_events_get(ctx: RequestContext, instance: Instance, action: InstanceAction): InstanceActionEvent[] {
+    void ctx;
+    void instance;
+    return actionEventsGet(action);
   }
 }
 

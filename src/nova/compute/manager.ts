@@ -7,7 +7,8 @@ import { pyRepr } from '../../common/pyrepr.js';
 import { isoSeconds } from '../../common/time.js';
 import type { StateStore } from '../../state/store.js';
 import type { Bdm, Instance } from '../../state/types.js';
-import { bdmByVolumeAndInstance, instanceGetByUuid, newBdm, updateInstance } from '../db.js';
+import { actionGetByRequestId, bdmByVolumeAndInstance, instanceGetByUuid, newBdm, updateInstance } from '../db.js';
+import { eventFinish, eventName, eventStart } from './utils.js';
 import { nextDeviceName } from './api.js';
 import { journalBegin, journalEnd, journalStep, type OperationKey } from '../../state/journal.js';
 import type { LibvirtDriver } from '../virt/libvirt/driver.js';
@@ -46,17 +47,17 @@ export class ComputeManager {
       case 'terminate_instance':
         return this.terminate_instance(ctx, instance);
       case 'stop_instance':
-        return this.power(ctx, instance, () => this.driver.power_off(instance), vm_states.STOPPED);
+        return this.power(ctx, instance, 'stop_instance', () => this.driver.power_off(instance), vm_states.STOPPED);
       case 'start_instance':
-        return this.power(ctx, instance, () => this.driver.power_on(instance), vm_states.ACTIVE);
+        return this.power(ctx, instance, 'start_instance', () => this.driver.power_on(instance), vm_states.ACTIVE);
       case 'pause_instance':
-        return this.power(ctx, instance, () => this.driver.pause(instance), vm_states.PAUSED);
+        return this.power(ctx, instance, 'pause_instance', () => this.driver.pause(instance), vm_states.PAUSED);
       case 'unpause_instance':
-        return this.power(ctx, instance, () => this.driver.unpause(instance), vm_states.ACTIVE);
+        return this.power(ctx, instance, 'unpause_instance', () => this.driver.unpause(instance), vm_states.ACTIVE);
       case 'suspend_instance':
-        return this.power(ctx, instance, () => this.driver.suspend(instance), vm_states.SUSPENDED);
+        return this.power(ctx, instance, 'suspend_instance', () => this.driver.suspend(instance), vm_states.SUSPENDED);
       case 'resume_instance':
-        return this.power(ctx, instance, () => this.driver.resume(instance), vm_states.ACTIVE);
+        return this.power(ctx, instance, 'resume_instance', () => this.driver.resume(instance), vm_states.ACTIVE);
       default:
         throw new Error(`Endpoint does not support RPC method ${method}`);
     }
@@ -271,8 +272,11 @@ export class ComputeManager {
     const s0 = this.store.read();
     const flavor = s0.flavors.find((f) => f.id === instance.flavorId);
     const boot: OperationKey = { kind: 'boot', instance: instance.uuid, device: null };
+    // @wrap_instance_event around _do_build_and_run_instance
+    const event = eventName('_do_build_and_run_instance');
     try {
       await this.store.update((s) => {
+        eventStart(s, context, event, instance.uuid);
         const used = new Set(s.nova.instances.flatMap((i) => Object.values(i.addresses).flat().map((a) => a.addr)));
         let n = 3;
         while (used.has(`10.0.0.${n}`)) n++;
@@ -284,6 +288,7 @@ export class ComputeManager {
       await this.driver.spawn(instance, flavor?.disk ?? 1, flavor?.ram ?? 512, flavor?.vcpus ?? 1);
       await this.store.update((s) => {
         updateInstance(s, instance.uuid, { vmState: vm_states.ACTIVE, taskState: null, powerState: power_state.RUNNING, launchedAt: isoSeconds() });
+        eventFinish(s, context, event, instance.uuid);
         journalEnd(s, boot);
       });
       LOG.info('Instance spawned successfully.', { context, instance: instance.uuid });
@@ -291,6 +296,11 @@ export class ComputeManager {
       LOG.exception('Instance failed to spawn', err, { context, instance: instance.uuid });
       await this.store.update((s) => {
         updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null });
+        // NOTE: _do_build_and_run_instance handles a failed build itself (ERROR, and it
+        // returns build_results.FAILED): nothing escapes the event, which Mitaka therefore
+        // records as a 'Success' (an event never started, its save failed, stays unfinished)
+        const action = actionGetByRequestId(s, instance.uuid, context.requestId);
+        if (action?.events.some((e) => e.event === event && e.result === null)) eventFinish(s, context, event, instance.uuid);
         journalEnd(s, boot);
       });
       throw err;
@@ -299,7 +309,15 @@ export class ComputeManager {
 
   /** terminate_instance: power off, volumes detached in Cinder, BDMs and instance gone */
   async terminate_instance(context: RequestContext, instance: Instance): Promise<void> {
-    await this.driver.destroy(instance);
+    // @wrap_instance_event: compute_terminate_instance under the request's 'delete' action
+    const event = eventName('terminate_instance');
+    await this.store.update((s) => eventStart(s, context, event, instance.uuid));
+    try {
+      await this.driver.destroy(instance);
+    } catch (err) {
+      await this.store.update((s) => eventFinish(s, context, event, instance.uuid, err));
+      throw err;
+    }
     const bdms = this.store.read().nova.bdms.filter((b) => b.instanceUuid === instance.uuid);
     const connector = this.driver.get_volume_connector(instance);
     for (const bdm of bdms) {
@@ -322,20 +340,31 @@ export class ComputeManager {
         deleted: true,
         terminatedAt: isoSeconds(),
       });
+      eventFinish(s, context, event, instance.uuid);
     });
     LOG.info('Terminating instance', { context, instance: instance.uuid });
   }
 
-  private async power(ctx: RequestContext, instance: Instance, act: () => Promise<void>, vmState: string): Promise<void> {
+  /** stop_instance, start_instance, pause_instance, …: each @wrap_instance_event, so each
+   * records its event (compute_stop_instance, …) under the request's action */
+  private async power(ctx: RequestContext, instance: Instance, method: string, act: () => Promise<void>, vmState: string): Promise<void> {
+    const event = eventName(method);
+    await this.store.update((s) => eventStart(s, ctx, event, instance.uuid));
     try {
       await act();
     } catch (err) {
-      await this.revertTaskState(instance);
+      // the event fails, then @reverts_task_state (one save here)
+      await this.store.update((s) => {
+        eventFinish(s, ctx, event, instance.uuid, err);
+        updateInstance(s, instance.uuid, { taskState: null });
+      });
       throw err;
     }
     const ps = this.driver.get_power_state(instance);
-    await this.store.update((s) => updateInstance(s, instance.uuid, { vmState, taskState: null, powerState: ps }));
-    void ctx;
+    await this.store.update((s) => {
+      updateInstance(s, instance.uuid, { vmState, taskState: null, powerState: ps });
+      eventFinish(s, ctx, event, instance.uuid);
+    });
   }
 }
 

@@ -6,6 +6,8 @@ type Loader = () => Promise<{ command: CommandDef }>;
 export const COMMANDS: Record<string, Loader> = {
   boot: () => import('./boot.js'),
   delete: () => import('./delete.js'),
+  'instance-action': () => import('./instance_action.js'),
+  'instance-action-list': () => import('./instance_action_list.js'),
   list: () => import('./list.js'),
   lock: () => import('./lock.js'),
   pause: () => import('./pause.js'),

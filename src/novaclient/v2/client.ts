@@ -2,6 +2,7 @@
 import { SessionClient, type ClientOptions } from '../client.js';
 import type { Client } from '../types.js';
 import { FlavorManager, ImageManager } from './flavors_images.js';
+import { InstanceActionManager } from './instance_action.js';
 import { ServerManager } from './servers.js';
 import { ServerVolumeManager, VolumeManager } from './volumes.js';
 
@@ -14,5 +15,6 @@ export function makeClient(opts: ClientOptions): Client {
     serverVolumes: new ServerVolumeManager(api),
     flavors: new FlavorManager(api),
     images: new ImageManager(api),
+    instanceAction: new InstanceActionManager(api),
   };
 }
