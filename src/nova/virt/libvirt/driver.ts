@@ -17,6 +17,7 @@ import type { Guest } from './guest.js';
 import type { Host } from './host.js';
 import { connectVolume, disconnectVolume, diskXml, getVolumeConfig, type ConnectionInfo, type DiskInfo } from './volume.js';
 import { formatDomainXml } from '../../../libvirt/xml.js';
+import { LibvirtError } from '../../../libvirt/errors.js';
 import { instrument, traceEvent } from '../../../trace/tracer.js';
 import { journalStep } from '../../../state/journal.js';
 
@@ -35,6 +36,9 @@ export interface DriverConfig {
 
 /** LibvirtDriver.valid_cachemodes */
 const VALID_CACHEMODES: readonly string[] = DISK_CACHE_MODES;
+
+/** CONF.libvirt.wait_soft_reboot_seconds */
+const WAIT_SOFT_REBOOT_SECONDS = 120;
 
 export class LibvirtDriver {
   /** source type → cache mode, from CONF.libvirt.disk_cachemodes */
@@ -294,6 +298,62 @@ export class LibvirtDriver {
   /** resume: the domain is started again from its managed-save image */
   async resume(instance: Instance): Promise<void> {
     await this._host.get_guest(instance)._domain.create();
+  }
+
+  /** LibvirtDriver.reboot: a soft reboot that fails falls back to a hard one */
+  async reboot(context: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    if (rebootType === 'SOFT') {
+      let ok: boolean;
+      try {
+        ok = await this._soft_reboot(instance);
+      } catch (err) {
+        if (!(err instanceof LibvirtError)) throw err;
+        LOG.debug(`Instance soft reboot failed: ${err.message}`, { instance: instance.uuid });
+        ok = false;
+      }
+      if (ok) {
+        LOG.info('Instance soft rebooted successfully.', { instance: instance.uuid });
+        return;
+      }
+      LOG.warning('Failed to soft reboot instance. Trying hard reboot.', { instance: instance.uuid });
+    }
+    await this._hard_reboot(context, instance);
+  }
+
+  /** LibvirtDriver._soft_reboot: shutdown, wait (1 s at a time, wait_soft_reboot_seconds)
+   * for the domain to come down with a new id, then create it again */
+  async _soft_reboot(instance: Instance): Promise<boolean> {
+    let guest = this._host.get_guest(instance);
+    const oldDomId = guest.id;
+    if (this.get_power_state(instance) === power_state.RUNNING) await guest.shutdown();
+    for (let x = 0; x < WAIT_SOFT_REBOOT_SECONDS; x++) {
+      guest = this._host.get_guest(instance);
+      const state = this.get_power_state(instance);
+      if (oldDomId !== guest.id) {
+        if (state === power_state.SHUTDOWN || state === power_state.CRASHED) {
+          LOG.info('Instance shutdown successfully.', { instance: instance.uuid });
+          await guest._domain.create();
+          return true;
+        }
+        LOG.info('Instance may have been rebooted during soft reboot, so return now.', { instance: instance.uuid });
+        return true;
+      }
+      await sleep(1000);
+    }
+    return false;
+  }
+
+  /** LibvirtDriver._hard_reboot: destroy, write the domain's XML again, create it */
+  async _hard_reboot(context: RequestContext, instance: Instance): Promise<void> {
+    void context;
+    // Nova regenerates the XML from its own records (_get_guest_xml); the domain's
+    // definition holds the same disks, so it is what is written back
+    const guest = this._host.get_guest(instance);
+    const xml = guest.get_xml_desc(true);
+    if (guest.is_active()) await guest._domain.destroy();
+    const fresh = await this._host.write_instance_config(xml);
+    await fresh._domain.create();
+    if (this.get_power_state(instance) === power_state.RUNNING) LOG.info('Instance rebooted successfully.', { instance: instance.uuid });
   }
 
   /** get_info(instance).state, as _get_power_state reads it */
