@@ -6,6 +6,12 @@ import type { ServerManager } from './v2/servers.js';
 import type { ServerVolumeManager, VolumeManager } from './v2/volumes.js';
 import type { FlavorManager, ImageManager } from './v2/flavors_images.js';
 import type { EmbeddedCloud } from '../cloud/types.js';
+import type { AvailabilityZoneManager } from './v2/availability_zones.js';
+import type { ServiceManager } from './v2/services.js';
+import type { HypervisorManager } from './v2/hypervisors.js';
+import type { HostManager } from './v2/hosts.js';
+import type { ListExtManager } from './v2/list_extensions.js';
+import type { VersionManager } from './v2/versions.js';
 
 /** the single place that writes to the terminal */
 export interface Output {
@@ -27,6 +33,13 @@ export interface Client {
   readonly serverVolumes: ServerVolumeManager;
   readonly flavors: FlavorManager;
   readonly images: ImageManager;
+  readonly availabilityZones: AvailabilityZoneManager;
+  readonly services: ServiceManager;
+  readonly hypervisors: HypervisorManager;
+  readonly hosts: HostManager;
+  /** the list_extensions contrib extension */
+  readonly listExtensions: ListExtManager;
+  readonly versions: VersionManager;
 }
 
 export interface ShellContext {
