@@ -1,5 +1,5 @@
 // novaclient.v2.flavors and novaclient.v2.images (Nova's image proxy).
-import { Resource, type Findable, type Info } from '../base.js';
+import { Resource, responseKey, type Findable, type Info } from '../base.js';
 import type { SessionClient } from '../client.js';
 import { urlencode } from '../pyfmt.js';
 
@@ -31,7 +31,7 @@ export class FlavorManager implements Findable<Flavor> {
 
   async get(id: string): Promise<Flavor> {
     const { body } = await this.api.get('compute', `/flavors/${id}`);
-    return new Flavor((body as { flavor: Info }).flavor, true);
+    return new Flavor(responseKey(body, 'flavor'), true);
   }
 
   /** FlavorManager.list(detailed, is_public, marker, limit) */
@@ -65,7 +65,7 @@ export class ImageManager implements Findable<Resource> {
 
   async get(id: string): Promise<Resource> {
     const { body } = await this.api.get('compute', `/images/${id}`);
-    return new Resource((body as { image: Info }).image, true);
+    return new Resource(responseKey(body, 'image'), true);
   }
 
   /** ImageManager.list(detailed=True, limit=None) */

@@ -1,6 +1,6 @@
 // novaclient.v2.hypervisors: HypervisorManager (NAME_ATTR hypervisor_hostname, ids need not
 // be UUIDs) and its list, search and get.
-import { Resource, type Findable, type Info } from '../base.js';
+import { Resource, responseKey, type Findable, type Info } from '../base.js';
 import type { SessionClient } from '../client.js';
 
 export class Hypervisor extends Resource {
@@ -32,7 +32,7 @@ export class HypervisorManager implements Findable<Hypervisor> {
 
   async get(id: string): Promise<Hypervisor> {
     const { body } = await this.api.get('compute', `/os-hypervisors/${id}`);
-    return new Hypervisor((body as { hypervisor: Info }).hypervisor, true);
+    return new Hypervisor(responseKey(body, 'hypervisor'), true);
   }
 
   async findByName(value: string): Promise<Hypervisor[]> {
