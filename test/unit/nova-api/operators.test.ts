@@ -220,6 +220,24 @@ describe('reboot: servers.py _action_reboot → compute API → RPC → manager 
     }
   });
 
+  it("a transient domain vanishes on the soft reboot's shutdown (ERROR, as in Mitaka); a hard reboot defines it again from Nova's records", async () => {
+    const before = domainOf(w.state(), SERVERS.cache1)!;
+    expect(before.persistentDef).toBeNull();
+    await reboot(SERVERS.cache1, 'SOFT');
+    const soft = await w.cloud.drain();
+    expect(soft.handled.find((e) => e.instance === SERVERS.cache1)).toMatchObject({ type: 'compute-error', errorClass: 'InstanceNotFound' });
+    expect(domainOf(w.state(), SERVERS.cache1)).toBeUndefined();
+    expect(w.state().nova.instances.find((i) => i.uuid === SERVERS.cache1)).toMatchObject({ vmState: 'error', taskState: null, powerState: 0 });
+    expect((await reboot(SERVERS.cache1, 'HARD')).status).toBe(202);
+    await w.cloud.drain();
+    const after = domainOf(w.state(), SERVERS.cache1)!;
+    expect(after.state).toBe('running');
+    expect(after.persistentDef).not.toBeNull();
+    // the same disks: the root disk and the volume at vdb, by the same sources
+    expect(after.def.disks.map((d) => [d.targetDev, d.source])).toEqual(before.def.disks.map((d) => [d.targetDev, d.source]));
+    expect(w.state().nova.instances.find((i) => i.uuid === SERVERS.cache1)).toMatchObject({ vmState: 'active', taskState: null, powerState: 1 });
+  });
+
   it('a soft reboot of a stopped server is a 409 with the vm_state; nothing changes', async () => {
     const before = w.state().nova.instances.find((i) => i.uuid === SERVERS.batch1);
     const r = await reboot(SERVERS.batch1, 'SOFT');
