@@ -117,7 +117,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
         import('../nova/compute/api.js'),
         import('../nova/compute/rpcapi.js'),
       ]);
-      return createNovaApi(store, new API(store, await volumeApi(), new ComputeAPI(bus)));
+      return createNovaApi(store, new API(store, await volumeApi(), new ComputeAPI(bus)), bus);
     }),
     'nova-api',
   );

@@ -438,6 +438,21 @@ export class VirDomain {
     });
   }
 
+  /** virDomainGetID: the running domain's id, -1 when it is not running */
+  ID(): number {
+    return this.obj().id ?? -1;
+  }
+
+  /** virDomainShutdown: an ACPI power-button request. The embedded guest OS honours it at
+   * once, so the domain shuts off as on a destroy (a transient one disappears) */
+  async shutdown(): Promise<void> {
+    await this.conn.store.update((s) => {
+      const d = this.conn.domainObj(this.uuid, this.domName, s);
+      if (d.state !== 'running') throw new LibvirtError(VIR_ERR.OPERATION_INVALID, 'domain is not running');
+    });
+    await this.destroy();
+  }
+
   /** virDomainDestroy: the QEMU process ends; a transient domain disappears */
   async destroy(): Promise<void> {
     await this.conn.store.update((s) => {

@@ -26,6 +26,12 @@ export const task_states = {
   SUSPENDING: 'suspending',
   RESUMING: 'resuming',
   DELETING: 'deleting',
+  REBOOTING: 'rebooting',
+  REBOOT_PENDING: 'reboot_pending',
+  REBOOT_STARTED: 'reboot_started',
+  REBOOTING_HARD: 'rebooting_hard',
+  REBOOT_PENDING_HARD: 'reboot_pending_hard',
+  REBOOT_STARTED_HARD: 'reboot_started_hard',
 } as const;
 
 export const power_state = {
@@ -38,7 +44,7 @@ export const power_state = {
 } as const;
 
 const STATE_MAP: Record<string, Record<string, string>> = {
-  [vm_states.ACTIVE]: { default: 'ACTIVE', 'rebooting': 'REBOOT', 'reboot_started': 'REBOOT', 'rebooting_hard': 'HARD_REBOOT', 'migrating': 'MIGRATING', 'resize_prep': 'RESIZE', 'resize_migrating': 'RESIZE', 'resize_migrated': 'RESIZE', 'resize_finish': 'RESIZE', 'rebuilding': 'REBUILD', 'updating_password': 'PASSWORD' },
+  [vm_states.ACTIVE]: { default: 'ACTIVE', 'rebooting': 'REBOOT', 'reboot_pending': 'REBOOT', 'reboot_started': 'REBOOT', 'rebooting_hard': 'HARD_REBOOT', 'reboot_pending_hard': 'HARD_REBOOT', 'reboot_started_hard': 'HARD_REBOOT', 'migrating': 'MIGRATING', 'resize_prep': 'RESIZE', 'resize_migrating': 'RESIZE', 'resize_migrated': 'RESIZE', 'resize_finish': 'RESIZE', 'rebuilding': 'REBUILD', 'updating_password': 'PASSWORD' },
   [vm_states.BUILDING]: { default: 'BUILD' },
   [vm_states.STOPPED]: { default: 'SHUTOFF', 'resize_prep': 'RESIZE', 'resize_migrating': 'RESIZE', 'resize_migrated': 'RESIZE', 'resize_finish': 'RESIZE' },
   [vm_states.RESIZED]: { default: 'VERIFY_RESIZE', 'resize_reverting': 'REVERT_RESIZE' },

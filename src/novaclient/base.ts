@@ -35,6 +35,14 @@ export class Resource {
   }
 }
 
+/** body[response_key] as Manager._get reads it: a body without the key is Python's KeyError
+ * (e.g. GET /flavors/ with an empty id answers the index) */
+export function responseKey(body: unknown, key: string): Info {
+  const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[key] : undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw Object.assign(new Error(`'${key}'`), { name: 'KeyError' });
+  return v as Info;
+}
+
 /** what find_resource needs from a manager */
 export interface Findable<T extends Resource> {
   /** resource_class.__name__.lower(), for the error messages */

@@ -13,7 +13,7 @@ import {
   type Namespace,
   type ParserSpec,
 } from './argparse.js';
-import { COMMANDS, loadCommand } from './commands/index.js';
+import { COMMANDS, EXTENSION_COMMANDS, loadCommand } from './commands/index.js';
 import { CommandError, KeyboardInterrupt } from './exceptions.js';
 import type { CommandDef, Output, ShellContext } from './types.js';
 
@@ -146,6 +146,55 @@ const HELP_COMMAND: CommandDef = {
   },
 };
 
+/** OpenStackComputeShell.do_bash_completion: needs no authentication, prints and returns */
+const BASH_COMPLETION_COMMAND: CommandDef = {
+  name: 'bash-completion',
+  doc: "Prints all of the commands and options to stdout so that the nova.bash_completion script doesn't have to hard code them.",
+  args: [],
+  async run() {
+    return 0;
+  },
+};
+
+/**
+ * The subcommands in the order Mitaka adds its subparsers: novaclient/v2/shell.py's do_*
+ * (dir() order), the shell's own (bash-completion, help), the contrib extensions', and the
+ * hidden bash_completion alias last.
+ */
+function subcommandNames(withHidden = false): string[] {
+  const pyName = (n: string) => n.replace(/-/g, '_');
+  const byDir = (a: string, b: string) => (pyName(a) < pyName(b) ? -1 : pyName(a) > pyName(b) ? 1 : 0);
+  const names = Object.keys(COMMANDS);
+  return [
+    ...names.filter((n) => !EXTENSION_COMMANDS.has(n)).sort(byDir),
+    BASH_COMPLETION_COMMAND.name,
+    HELP_COMMAND.name,
+    ...names.filter((n) => EXTENSION_COMMANDS.has(n)).sort(byDir),
+    ...(withHidden ? ['bash_completion'] : []),
+  ];
+}
+
+async function loadAny(name: string): Promise<CommandDef | undefined> {
+  if (name === HELP_COMMAND.name) return HELP_COMMAND;
+  if (name === BASH_COMPLETION_COMMAND.name || name === 'bash_completion') return BASH_COMPLETION_COMMAND;
+  return loadCommand(name);
+}
+
+/** do_bash_completion: every subcommand and every option string of theirs, on one line.
+ * Python prints a set (no stable order); novasim prints them sorted. */
+async function bashCompletion(): Promise<string> {
+  const words = new Set<string>();
+  for (const name of subcommandNames(true)) {
+    const cmd = await loadAny(name);
+    if (!cmd) continue;
+    words.add(name);
+    for (const a of commandSpec(cmd).args) for (const f of a.flags ?? []) words.add(f);
+  }
+  words.delete('bash-completion');
+  words.delete('bash_completion');
+  return `${[...words].sort().join(' ')}\n`;
+}
+
 export function commandSpec(cmd: CommandDef): ParserSpec {
   return {
     prog: `nova ${cmd.name}`,
@@ -156,8 +205,8 @@ export function commandSpec(cmd: CommandDef): ParserSpec {
 
 async function fullHelp(env: NodeJS.ProcessEnv): Promise<string> {
   const spec = globalSpec(env);
-  const cmds = await Promise.all(Object.keys(COMMANDS).map((n) => loadCommand(n)));
-  const choices = [...(cmds.filter(Boolean) as CommandDef[]), HELP_COMMAND].map((c) => ({ name: c.name, help: c.doc }));
+  const cmds = await Promise.all(subcommandNames().map((n) => loadAny(n)));
+  const choices = (cmds.filter(Boolean) as CommandDef[]).map((c) => ({ name: c.name, help: c.doc }));
   return formatHelp({ ...spec, subcommands: { metavar: '<subcommand>', choices } });
 }
 
@@ -233,9 +282,9 @@ export class NovaShell {
     }
     const name = rest[0];
     if (name !== 'help' && !g.help && Object.prototype.hasOwnProperty.call(COMMANDS, name)) this.connector.prefetch?.();
-    const cmd = name === 'help' ? HELP_COMMAND : await loadCommand(name);
+    const cmd = await loadAny(name);
     if (!cmd) {
-      const choices = [...Object.keys(COMMANDS), 'help'].map((c) => `'${c}'`).join(', ');
+      const choices = subcommandNames(true).map((c) => `'${c}'`).join(', ');
       throw new UsageError(gspec, `argument <subcommand>: invalid choice: '${name}' (choose from ${choices})`);
     }
     const cspec = commandSpec(cmd);
@@ -250,9 +299,14 @@ export class NovaShell {
         this.io.out(await fullHelp(env));
         return 0;
       }
-      const target = sub === 'help' ? HELP_COMMAND : await loadCommand(sub);
+      const target = await loadAny(sub);
       if (!target) throw new CommandError(`'${sub}' is not a valid subcommand`);
       this.io.out(formatHelp(commandSpec(target)));
+      return 0;
+    }
+    // bash-completion needs no authentication: it never reaches the cloud
+    if (cmd === BASH_COMPLETION_COMMAND) {
+      this.io.out(await bashCompletion());
       return 0;
     }
     return this.runCommand(cmd, args, g, argv);

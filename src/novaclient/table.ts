@@ -4,6 +4,7 @@
 import CliTable from 'cli-table3';
 import type { Resource } from './base.js';
 import { pyCompare, pyJson, pyStr } from './pyfmt.js';
+import { fill } from './textwrap.js';
 
 type Cell = string;
 interface TableCtor {
@@ -84,12 +85,14 @@ export function printList(
   return `${renderTable(fields, rows)}\n`;
 }
 
-/** utils.print_dict(d, dict_property, dict_value) */
-export function printDict(d: Record<string, unknown>, property = 'Property', value = 'Value'): string {
+/** utils.print_dict(d, dict_property, dict_value, wrap) */
+export function printDict(d: Record<string, unknown>, property = 'Property', value = 'Value', wrap = 0): string {
   const rows: Cell[][] = [];
   for (const k of Object.keys(d).sort(pyCompare)) {
     let v = d[k];
     if (v !== null && typeof v === 'object') v = pyJson(v);
+    // textwrap.fill(six.text_type(v), wrap): None becomes 'None' here, not '-'
+    if (wrap > 0) v = fill(pyStr(v), wrap);
     if (typeof v === 'string' && v && (v.includes('\\n') || v.includes('\r'))) {
       const lines = v.replace(/\r/g, '').trim().split('\\n');
       let col1 = k;

@@ -7,6 +7,12 @@ import type { ServerVolumeManager, VolumeManager } from './v2/volumes.js';
 import type { FlavorManager, ImageManager } from './v2/flavors_images.js';
 import type { InstanceActionManager } from './v2/instance_action.js';
 import type { EmbeddedCloud } from '../cloud/types.js';
+import type { AvailabilityZoneManager } from './v2/availability_zones.js';
+import type { ServiceManager } from './v2/services.js';
+import type { HypervisorManager } from './v2/hypervisors.js';
+import type { HostManager } from './v2/hosts.js';
+import type { ListExtManager } from './v2/list_extensions.js';
+import type { VersionManager } from './v2/versions.js';
 
 /** the single place that writes to the terminal */
 export interface Output {
@@ -30,6 +36,13 @@ export interface Client {
   readonly images: ImageManager;
   /** the os-instance-actions contrib extension (cs.instance_action) */
   readonly instanceAction: InstanceActionManager;
+  readonly availabilityZones: AvailabilityZoneManager;
+  readonly services: ServiceManager;
+  readonly hypervisors: HypervisorManager;
+  readonly hosts: HostManager;
+  /** the list_extensions contrib extension */
+  readonly listExtensions: ListExtManager;
+  readonly versions: VersionManager;
 }
 
 export interface ShellContext {

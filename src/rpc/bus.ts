@@ -44,9 +44,17 @@ export class MessageBus {
   private consumers = new Map<string, RpcEndpoint>();
   private inflight = new Set<Promise<void>>();
   private listeners = new Set<(o: CastOutcome, phase: 'start' | 'end') => void>();
+  /** when each consumer started listening (what the servicegroup reads as its heartbeat) */
+  private since = new Map<string, Date>();
 
   listen(topic: string, server: string, endpoint: RpcEndpoint): void {
     this.consumers.set(`${topic}.${server}`, endpoint);
+    this.since.set(`${topic}.${server}`, new Date());
+  }
+
+  /** when a consumer started listening on topic.server, or null when none listens */
+  consumerSince(topic: string, server: string): Date | null {
+    return this.since.get(`${topic}.${server}`) ?? null;
   }
 
   onCast(listener: (o: CastOutcome, phase: 'start' | 'end') => void): () => void {

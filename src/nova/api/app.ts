@@ -9,7 +9,18 @@ import { HttpFault, faultResponse, httpDate, jsonResponse } from '../../http/wsg
 import type { StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
-import { flavorsController, imagesController, serversController } from './servers.js';
+import { serversController } from './servers.js';
+import { flavorsController } from './flavors.js';
+import { imagesController } from './images.js';
+import { availabilityZoneController } from './availability_zone.js';
+import { servicesController } from './services.js';
+import { hypervisorsController } from './hypervisors.js';
+import { hostsController } from './hosts.js';
+import { extensionInfoController } from './extension_info.js';
+import { versionsDoc } from './versions.js';
+import { HostAPI } from '../compute/host_api.js';
+import { ServiceGroupAPI } from '../servicegroup.js';
+import type { MessageBus } from '../../rpc/bus.js';
 import { instanceActionsController } from './instance_actions.js';
 import { volumeAttachmentController } from './volumes.js';
 import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
@@ -31,7 +42,8 @@ function versionDoc(origin: string): Record<string, unknown> {
   };
 }
 
-export function createNovaApi(store: StateStore, compute: API): Handler {
+/** `bus`: the message bus the services listen on (the servicegroup reads their heartbeats there) */
+export function createNovaApi(store: StateStore, compute: API, bus: MessageBus | null = null): Handler {
   const router = new Router<Action>();
   const servers = serversController(store, compute);
   // Volumes.get_resources(): the os-volume_attachments resource, child of servers
@@ -44,6 +56,12 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
   const flavors = flavorsController(store);
   const images = imagesController(store);
   const instanceActions = instanceActionsController(store, compute);
+  const hostApi = new HostAPI(new ServiceGroupAPI(bus));
+  const azs = availabilityZoneController(store, hostApi);
+  const services = servicesController(store, hostApi);
+  const hypervisors = hypervisorsController(store, hostApi);
+  const hosts = hostsController(store, hostApi);
+  const extensions = extensionInfoController();
 
   router
     .add('GET', '/v2.1/servers', servers.index)
@@ -64,7 +82,21 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
     .add('GET', '/v2.1/flavors/:id', flavors.show)
     .add('GET', '/v2.1/images', images.index)
     .add('GET', '/v2.1/images/detail', images.detail)
-    .add('GET', '/v2.1/images/:id', images.show);
+    .add('GET', '/v2.1/images/:id', images.show)
+    // the operators' resources: flavor extra specs, availability zones, services,
+    // hypervisors, hosts, extensions
+    .add('GET', '/v2.1/flavors/:flavor_id/os-extra_specs', flavors.extraSpecs)
+    .add('GET', '/v2.1/os-availability-zone', azs.index)
+    .add('GET', '/v2.1/os-availability-zone/detail', azs.detail)
+    .add('GET', '/v2.1/os-services', services.index)
+    .add('GET', '/v2.1/os-hypervisors', hypervisors.index)
+    .add('GET', '/v2.1/os-hypervisors/detail', hypervisors.detail)
+    .add('GET', '/v2.1/os-hypervisors/:id', hypervisors.show)
+    .add('GET', '/v2.1/os-hypervisors/:id/search', hypervisors.search)
+    .add('GET', '/v2.1/os-hypervisors/:id/servers', hypervisors.servers)
+    .add('GET', '/v2.1/os-hosts', hosts.index)
+    .add('GET', '/v2.1/extensions', extensions.index)
+    .add('GET', '/v2.1/extensions/:id', extensions.show);
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
     // eventlet refuses the request line before nova-api sees it (no request id, no log)
@@ -83,6 +115,8 @@ export function createNovaApi(store: StateStore, compute: API): Handler {
       if (req.method === 'GET' && (path === '/v2.1' || path === '/v2.1/')) {
         return finish(jsonResponse(200, { version: versionDoc(origin) }));
       }
+      // and nor does the list of versions at the root (versions.Versions.index)
+      if (req.method === 'GET' && path === '/') return finish(jsonResponse(200, versionsDoc(origin)));
       let version: ApiVersion = parseVersion(MIN_VERSION) as ApiVersion;
       const requested = header(req.headers, 'X-OpenStack-Nova-API-Version');
       if (requested) {

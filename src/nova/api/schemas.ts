@@ -89,6 +89,21 @@ export const reset_state = {
   additionalProperties: false,
 };
 
+/** schemas/servers.py reboot */
+export const reboot = {
+  type: 'object',
+  properties: {
+    reboot: {
+      type: 'object',
+      properties: { type: { enum: ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft'] } },
+      required: ['type'],
+      additionalProperties: false,
+    },
+  },
+  required: ['reboot'],
+  additionalProperties: false,
+};
+
 /** oslo_utils.uuidutils.is_uuid_like: any spelling uuid.UUID() accepts */
 export function isUuidLike(v: string): boolean {
   const hex = v.toLowerCase().replace(/^urn:uuid:/, '').replace(/[{}-]/g, '');

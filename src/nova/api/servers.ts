@@ -8,8 +8,8 @@ import type { API } from '../compute/api.js';
 import { FlavorNotFound, ImageNotFound, InstanceInvalidState, InstanceIsLocked, NotFound } from '../exception.js';
 import { vmStatesForStatus } from '../vm-states.js';
 import type { Action, ApiCall } from './controller.js';
-import { create_server, reset_state, validate } from './schemas.js';
-import { flavorView, imageView, serverSummary, serverView } from './views.js';
+import { create_server, reboot, reset_state, validate } from './schemas.js';
+import { serverSummary, serverView } from './views.js';
 import { conflictForInvalidState, expectedErrors } from './wsgi.js';
 
 function getInstance(compute: API, c: ApiCall): Instance {
@@ -141,6 +141,16 @@ export function serversController(store: StateStore, compute: API): Record<strin
     unpause: { verb: (i, c) => compute.unpause(c.ctx, i), name: 'unpause', codes: [404, 409, 501] },
     suspend: { verb: (i, c) => compute.suspend(c.ctx, i), name: 'suspend', codes: [404, 409] },
     resume: { verb: (i, c) => compute.resume(c.ctx, i), name: 'resume', codes: [404, 409] },
+    // _action_reboot: the type is case-insensitive, SOFT or HARD
+    reboot: {
+      verb: async (i, c) => {
+        await validate(reboot, c.body);
+        const type = String((c.body as { reboot: { type: string } }).reboot.type).toUpperCase() as 'SOFT' | 'HARD';
+        await compute.reboot(c.ctx, i, type);
+      },
+      name: 'reboot',
+      codes: [400, 404, 409],
+    },
     'os-resetState': {
       verb: async (i, c) => {
         await validate(reset_state, c.body);
@@ -172,28 +182,4 @@ export function serversController(store: StateStore, compute: API): Record<strin
   };
 
   return { index, detail, show, create, delete: remove, action };
-}
-
-export function flavorsController(store: StateStore): Record<string, Action> {
-  return {
-    index: async (c) => jsonResponse(200, { flavors: store.read().flavors.map((f) => ({ id: f.id, name: f.name, links: flavorView(f, c.base).links })) }),
-    detail: async (c) => jsonResponse(200, { flavors: store.read().flavors.map((f) => flavorView(f, c.base)) }),
-    show: async (c) => {
-      const f = store.read().flavors.find((x) => x.id === c.params.id);
-      if (!f) throw new HttpFault(404, `Flavor ${c.params.id} could not be found.`);
-      return jsonResponse(200, { flavor: flavorView(f, c.base) });
-    },
-  };
-}
-
-export function imagesController(store: StateStore): Record<string, Action> {
-  return {
-    index: async (c) => jsonResponse(200, { images: store.read().images.map((i) => ({ id: i.id, name: i.name, links: imageView(i, c.base).links })) }),
-    detail: async (c) => jsonResponse(200, { images: store.read().images.map((i) => imageView(i, c.base)) }),
-    show: async (c) => {
-      const i = store.read().images.find((x) => x.id === c.params.id);
-      if (!i) throw new HttpFault(404, 'Image not found.');
-      return jsonResponse(200, { image: imageView(i, c.base) });
-    },
-  };
 }

@@ -73,6 +73,21 @@ const ATTACH_STATES = [
   vm_states.SHELVED_OFFLOADED,
 ];
 
+/** vm_states.ALLOW_SOFT_REBOOT, ALLOW_HARD_REBOOT and task_states.ALLOW_REBOOT */
+const ALLOW_SOFT_REBOOT = [vm_states.ACTIVE];
+const ALLOW_HARD_REBOOT = [...ALLOW_SOFT_REBOOT, vm_states.STOPPED, vm_states.PAUSED, vm_states.SUSPENDED, vm_states.ERROR];
+const ALLOW_REBOOT = [
+  null,
+  task_states.REBOOTING,
+  task_states.REBOOT_PENDING,
+  task_states.REBOOT_STARTED,
+  task_states.RESUMING,
+  task_states.REBOOTING_HARD,
+  task_states.UNPAUSING,
+  task_states.PAUSING,
+  task_states.SUSPENDING,
+];
+
 const DETACH_STATES = [vm_states.ACTIVE, vm_states.PAUSED, vm_states.STOPPED, vm_states.RESIZED, vm_states.SOFT_DELETED];
 
 /** the device-name pattern of volume attach's schema and block_device.match_device */
@@ -265,6 +280,24 @@ export class API {
   async resume(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'resume', { vmState: [vm_states.SUSPENDED] }, { taskState: task_states.RESUMING });
     this.rpc.power_action(ctx, inst, 'resume_instance');
+  }
+
+  /** API.reboot: @check_instance_lock, then _soft_reboot or _hard_reboot */
+  async reboot(ctx: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    if (rebootType === 'SOFT') await this._soft_reboot(ctx, instance);
+    else await this._hard_reboot(ctx, instance);
+  }
+
+  /** _soft_reboot: @check_instance_state(vm_state=ALLOW_SOFT_REBOOT, task_state=[None]) */
+  private async _soft_reboot(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'reboot', { vmState: ALLOW_SOFT_REBOOT, taskState: [null] }, { taskState: task_states.REBOOTING });
+    this.rpc.reboot_instance(ctx, inst, 'SOFT');
+  }
+
+  /** _hard_reboot: @check_instance_state(vm_state=ALLOW_HARD_REBOOT, task_state=ALLOW_REBOOT) */
+  private async _hard_reboot(ctx: RequestContext, instance: Instance): Promise<void> {
+    const inst = await this.startTask(ctx, instance, 'reboot', { vmState: ALLOW_HARD_REBOOT, taskState: ALLOW_REBOOT }, { taskState: task_states.REBOOTING_HARD });
+    this.rpc.reboot_instance(ctx, inst, 'HARD');
   }
 
   /** API.lock: who locked it is remembered, so an owner cannot undo an admin's lock */

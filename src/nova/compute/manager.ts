@@ -13,7 +13,7 @@ import { nextDeviceName } from './api.js';
 import { journalBegin, journalEnd, journalStep, type OperationKey } from '../../state/journal.js';
 import type { LibvirtDriver } from '../virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../virt/libvirt/volume.js';
-import { power_state, vm_states } from '../vm-states.js';
+import { power_state, task_states, vm_states } from '../vm-states.js';
 import type { CinderAPI, Connector } from '../volume/cinder.js';
 import { instrument, traceEvent } from '../../trace/tracer.js';
 
@@ -46,6 +46,8 @@ export class ComputeManager {
         return this.build_and_run_instance(ctx, instance);
       case 'terminate_instance':
         return this.terminate_instance(ctx, instance);
+      case 'reboot_instance':
+        return this.reboot_instance(ctx, instance, args.reboot_type === 'HARD' ? 'HARD' : 'SOFT');
       case 'stop_instance':
         return this.power(ctx, instance, 'stop_instance', () => this.driver.power_off(instance), vm_states.STOPPED);
       case 'start_instance':
@@ -345,6 +347,52 @@ export class ComputeManager {
     LOG.info('Terminating instance', { context, instance: instance.uuid });
   }
 
+  /** ComputeManager.reboot_instance: acknowledge (REBOOT_PENDING), start (REBOOT_STARTED),
+   * the driver's reboot, then ACTIVE with the power state the domain has now */
+  async reboot_instance(context: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    // @wrap_instance_event: compute_reboot_instance, under the request's action
+    const event = eventName('reboot_instance');
+    const requestCtx = context;
+    await this.store.update((s) => eventStart(s, requestCtx, event, instance.uuid));
+    try {
+      await this._reboot_instance(context, instance, rebootType);
+    } catch (err) {
+      await this.store.update((s) => eventFinish(s, requestCtx, event, instance.uuid, err));
+      throw err;
+    }
+    await this.store.update((s) => eventFinish(s, requestCtx, event, instance.uuid));
+  }
+
+  private async _reboot_instance(context: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    const soft = rebootType === 'SOFT';
+    context = elevated(context);
+    LOG.info('Rebooting instance', { context, instance: instance.uuid });
+    const ps = this.driver.get_power_state(instance);
+    await this.store.update((s) => updateInstance(s, instance.uuid, { taskState: soft ? task_states.REBOOT_PENDING : task_states.REBOOT_PENDING_HARD, powerState: ps }));
+    if (ps !== power_state.RUNNING) {
+      LOG.warning(`trying to reboot a non-running instance: (state: ${ps} expected: ${power_state.RUNNING})`, { context, instance: instance.uuid });
+    }
+    // don't change it out of rescue mode
+    const newVmState = instance.vmState === vm_states.RESCUED ? vm_states.RESCUED : vm_states.ACTIVE;
+    try {
+      await this.store.update((s) => updateInstance(s, instance.uuid, { taskState: soft ? task_states.REBOOT_STARTED : task_states.REBOOT_STARTED_HARD }));
+      await this.driver.reboot(context, instance, rebootType);
+    } catch (err) {
+      // a reboot that failed with the guest still running does not put it into ERROR
+      const nowPs = this.driver.get_power_state(instance);
+      if (nowPs === power_state.RUNNING) {
+        LOG.warning('Reboot failed but instance is running', { context, instance: instance.uuid });
+        await this.store.update((s) => updateInstance(s, instance.uuid, { powerState: nowPs, vmState: newVmState, taskState: null }));
+        return;
+      }
+      LOG.error(`Cannot reboot instance: ${errText(err)}`, { context, instance: instance.uuid });
+      await this.store.update((s) => updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null, powerState: nowPs }));
+      throw err;
+    }
+    const newPs = this.driver.get_power_state(instance);
+    await this.store.update((s) => updateInstance(s, instance.uuid, { powerState: newPs, vmState: newVmState, taskState: null }));
+  }
+
   /** stop_instance, start_instance, pause_instance, …: each @wrap_instance_event, so each
    * records its event (compute_stop_instance, …) under the request's action */
   private async power(ctx: RequestContext, instance: Instance, method: string, act: () => Promise<void>, vmState: string): Promise<void> {
@@ -394,7 +442,7 @@ instrument(
   (_c: RequestContext, newVolumeId: string, oldVolumeId: string) => ({ new_volume_id: newVolumeId, old_volume_id: oldVolumeId }),
   (r: [ConnectionInfo, ConnectionInfo]) => ({ old_serial: r[0]?.serial, new_serial: r[1]?.serial, new_device_path: (r[1]?.data as { device_path?: string } | undefined)?.device_path }),
 );
-for (const m of ['attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'reserve_block_device_name'] as const) {
+for (const m of ['attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'reserve_block_device_name', 'reboot_instance'] as const) {
   instrument(ComputeManager.prototype, m, { name: `ComputeManager.${m}()`, ...MANAGER }, (_c: RequestContext, ...rest: unknown[]) => ({
     args: rest.map((a) => (a && typeof a === 'object' && 'uuid' in a ? (a as Instance).uuid : a)),
   }));

@@ -46,6 +46,11 @@ export class ComputeAPI {
     this.cast(ctx, instance.host, 'terminate_instance', { instance: instance.uuid });
   }
 
+  /** ComputeAPI.reboot_instance: a cast with the reboot type */
+  reboot_instance(ctx: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): void {
+    this.cast(ctx, instance.host, 'reboot_instance', { instance: instance.uuid, block_device_info: null, reboot_type: rebootType });
+  }
+
   /** stop_instance, start_instance, pause_instance, unpause_instance, suspend_instance, resume_instance */
   power_action(ctx: RequestContext, instance: Instance, method: string): void {
     this.cast(ctx, instance.host, method, { instance: instance.uuid });
@@ -53,7 +58,7 @@ export class ComputeAPI {
 }
 
 // --trace: the RPC API's methods (each prepares the client and casts or calls)
-for (const m of ['swap_volume', 'reserve_block_device_name', 'attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'power_action'] as const) {
+for (const m of ['swap_volume', 'reserve_block_device_name', 'attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'power_action', 'reboot_instance'] as const) {
   instrument(
     ComputeAPI.prototype,
     m,

@@ -27,7 +27,24 @@ export const COMMANDS: Record<string, Loader> = {
   'volume-list': () => import('./volume_list.js'),
   'volume-show': () => import('./volume_show.js'),
   'volume-update': () => import('./volume_update.js'),
+  // the operators' commands: flavors, images, zones, services, hypervisors, hosts, reboot,
+  // the API's extensions and versions
+  'flavor-list': () => import('./flavor_list.js'),
+  'flavor-show': () => import('./flavor_show.js'),
+  'image-list': () => import('./image_list.js'),
+  'image-show': () => import('./image_show.js'),
+  'availability-zone-list': () => import('./availability_zone_list.js'),
+  'service-list': () => import('./service_list.js'),
+  'hypervisor-list': () => import('./hypervisor_list.js'),
+  'hypervisor-show': () => import('./hypervisor_show.js'),
+  'host-list': () => import('./host_list.js'),
+  reboot: () => import('./reboot.js'),
+  'list-extensions': () => import('./list_extensions.js'),
+  'version-list': () => import('./version_list.js'),
 };
+
+/** commands Mitaka loads from novaclient/v2/contrib (listed after the shell's own in `nova help`) */
+export const EXTENSION_COMMANDS = new Set(['list-extensions']);
 
 export async function loadCommand(name: string): Promise<CommandDef | undefined> {
   const loader = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;

@@ -5,6 +5,12 @@ import { FlavorManager, ImageManager } from './flavors_images.js';
 import { InstanceActionManager } from './instance_action.js';
 import { ServerManager } from './servers.js';
 import { ServerVolumeManager, VolumeManager } from './volumes.js';
+import { AvailabilityZoneManager } from './availability_zones.js';
+import { ServiceManager } from './services.js';
+import { HypervisorManager } from './hypervisors.js';
+import { HostManager } from './hosts.js';
+import { ListExtManager } from './list_extensions.js';
+import { VersionManager } from './versions.js';
 
 export function makeClient(opts: ClientOptions): Client {
   const api = new SessionClient(opts);
@@ -16,5 +22,11 @@ export function makeClient(opts: ClientOptions): Client {
     flavors: new FlavorManager(api),
     images: new ImageManager(api),
     instanceAction: new InstanceActionManager(api),
+    availabilityZones: new AvailabilityZoneManager(api),
+    services: new ServiceManager(api),
+    hypervisors: new HypervisorManager(api),
+    hosts: new HostManager(api),
+    listExtensions: new ListExtManager(api),
+    versions: new VersionManager(api),
   };
 }

@@ -4,6 +4,11 @@ import type { SessionClient } from '../client.js';
 import { urlencode } from '../pyfmt.js';
 
 export class Server extends Resource {
+  /** Server.__repr__, which Mitaka's do_reboot prints */
+  override toString(): string {
+    return `<Server: ${this.has('name') ? String(this.info.name) : 'unknown-name'}>`;
+  }
+
   /** Server.networks: {label: [addr, …]} in the order the API listed them */
   get networks(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
@@ -144,6 +149,10 @@ export class ServerManager implements Findable<Server> {
   }
   resume(id: string): Promise<void> {
     return this.action(id, 'resume');
+  }
+  /** ServerManager.reboot(server, reboot_type): REBOOT_SOFT or REBOOT_HARD */
+  reboot(id: string, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    return this.action(id, 'reboot', { type: rebootType });
   }
   resetState(id: string, state: string): Promise<void> {
     return this.action(id, 'os-resetState', { state });

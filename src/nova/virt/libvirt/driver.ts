@@ -7,9 +7,9 @@ import { getLogger } from '../../../common/log.js';
 import { sleep } from '../../../common/time.js';
 import type { StateStore } from '../../../state/store.js';
 import { imagesDir, instanceDiskPath } from '../../../state/paths.js';
-import { DISK_CACHE_MODES, type DiskCacheMode, type DomainDef, type Instance } from '../../../state/types.js';
-import { bdmByVolumeAndInstance, instanceName } from '../../db.js';
-import { DiskNotFound, NotImplementedErrorPy } from '../../exception.js';
+import { DISK_CACHE_MODES, type DiskCacheMode, type DomainDef, type DomainDisk, type Instance } from '../../../state/types.js';
+import { bdmByVolumeAndInstance, bdmsByInstance, instanceName } from '../../db.js';
+import { DiskNotFound, InstanceNotFound, NotImplementedErrorPy } from '../../exception.js';
 import { power_state } from '../../vm-states.js';
 import type { Connector } from '../../volume/cinder.js';
 import { get_disk_bus_for_disk_dev } from './blockinfo.js';
@@ -17,6 +17,7 @@ import type { Guest } from './guest.js';
 import type { Host } from './host.js';
 import { connectVolume, disconnectVolume, diskXml, getVolumeConfig, type ConnectionInfo, type DiskInfo } from './volume.js';
 import { formatDomainXml } from '../../../libvirt/xml.js';
+import { LibvirtError } from '../../../libvirt/errors.js';
 import { instrument, traceEvent } from '../../../trace/tracer.js';
 import { journalStep } from '../../../state/journal.js';
 
@@ -35,6 +36,9 @@ export interface DriverConfig {
 
 /** LibvirtDriver.valid_cachemodes */
 const VALID_CACHEMODES: readonly string[] = DISK_CACHE_MODES;
+
+/** CONF.libvirt.wait_soft_reboot_seconds */
+const WAIT_SOFT_REBOOT_SECONDS = 120;
 
 export class LibvirtDriver {
   /** source type → cache mode, from CONF.libvirt.disk_cachemodes */
@@ -294,6 +298,102 @@ export class LibvirtDriver {
   /** resume: the domain is started again from its managed-save image */
   async resume(instance: Instance): Promise<void> {
     await this._host.get_guest(instance)._domain.create();
+  }
+
+  /** LibvirtDriver.reboot: a soft reboot that fails falls back to a hard one */
+  async reboot(context: RequestContext, instance: Instance, rebootType: 'SOFT' | 'HARD'): Promise<void> {
+    if (rebootType === 'SOFT') {
+      let ok: boolean;
+      try {
+        ok = await this._soft_reboot(instance);
+      } catch (err) {
+        if (!(err instanceof LibvirtError)) throw err;
+        LOG.debug(`Instance soft reboot failed: ${err.message}`, { instance: instance.uuid });
+        ok = false;
+      }
+      if (ok) {
+        LOG.info('Instance soft rebooted successfully.', { instance: instance.uuid });
+        return;
+      }
+      LOG.warning('Failed to soft reboot instance. Trying hard reboot.', { instance: instance.uuid });
+    }
+    await this._hard_reboot(context, instance);
+  }
+
+  /** LibvirtDriver._soft_reboot: shutdown, wait (1 s at a time, wait_soft_reboot_seconds)
+   * for the domain to come down with a new id, then create it again */
+  async _soft_reboot(instance: Instance): Promise<boolean> {
+    let guest = this._host.get_guest(instance);
+    const oldDomId = guest.id;
+    if (this.get_power_state(instance) === power_state.RUNNING) await guest.shutdown();
+    for (let x = 0; x < WAIT_SOFT_REBOOT_SECONDS; x++) {
+      guest = this._host.get_guest(instance);
+      const state = this.get_power_state(instance);
+      if (oldDomId !== guest.id) {
+        if (state === power_state.SHUTDOWN || state === power_state.CRASHED) {
+          LOG.info('Instance shutdown successfully.', { instance: instance.uuid });
+          await guest._domain.create();
+          return true;
+        }
+        LOG.info('Instance may have been rebooted during soft reboot, so return now.', { instance: instance.uuid });
+        return true;
+      }
+      await sleep(1000);
+    }
+    return false;
+  }
+
+  /** LibvirtDriver._hard_reboot: destroy, regenerate the XML from Nova's records, define
+   * and create the domain (so a domain libvirt lost is defined again) */
+  async _hard_reboot(context: RequestContext, instance: Instance): Promise<void> {
+    void context;
+    // _destroy: a domain that is not there is nothing to destroy
+    try {
+      const guest = this._host.get_guest(instance);
+      if (guest.is_active()) await guest._domain.destroy();
+    } catch (err) {
+      if (!(err instanceof InstanceNotFound)) throw err;
+    }
+    const xml = this._get_guest_xml(instance);
+    const fresh = await this._host.write_instance_config(xml);
+    await fresh._domain.create();
+    if (this.get_power_state(instance) === power_state.RUNNING) LOG.info('Instance rebooted successfully.', { instance: instance.uuid });
+  }
+
+  /** _get_guest_xml from the instance, its flavor and its block device mappings: the root
+   * disk in the instance directory, then each volume by its connection_info (connected
+   * again, as _create_domain_and_network does) with today's cache modes */
+  _get_guest_xml(instance: Instance): string {
+    const s = this.store.read();
+    const flavor = s.flavors.find((f) => f.id === instance.flavorId);
+    const root = { sourceType: 'file', driverCache: this.disk_cachemode };
+    this._set_cache_mode(root);
+    const disks: DomainDisk[] = [
+      {
+        type: 'file',
+        device: 'disk',
+        driverType: 'raw',
+        source: instanceDiskPath(this.store.path, instance.uuid),
+        targetDev: 'vda',
+        targetBus: 'virtio',
+        serial: null,
+        alias: null,
+        cache: root.driverCache,
+      },
+    ];
+    const volumes = bdmsByInstance(s, instance.uuid)
+      .filter((b) => b.destinationType === 'volume' && b.volumeId && b.connectionInfo)
+      .sort((a, b) => (a.deviceName < b.deviceName ? -1 : a.deviceName > b.deviceName ? 1 : 0));
+    for (const bdm of volumes) {
+      const info = JSON.parse(bdm.connectionInfo as string) as ConnectionInfo;
+      const dev = bdm.deviceName.slice(bdm.deviceName.lastIndexOf('/') + 1);
+      const diskInfo: DiskInfo = { dev, bus: get_disk_bus_for_disk_dev(this.conf.virtType, dev), type: 'disk' };
+      this._connect_volume(info, diskInfo);
+      const conf = getVolumeConfig(info, diskInfo);
+      this._set_cache_mode(conf);
+      disks.push(diskXml(conf));
+    }
+    return formatDomainXml({ name: instanceName(instance), uuid: instance.uuid, memoryKiB: (flavor?.ram ?? 512) * 1024, vcpus: flavor?.vcpus ?? 1, disks });
   }
 
   /** get_info(instance).state, as _get_power_state reads it */

@@ -59,6 +59,16 @@ export class Guest {
     return this._domain.isActive();
   }
 
+  /** Guest.id: the domain's id (-1 when not running) */
+  get id(): number {
+    return this._domain.ID();
+  }
+
+  /** Guest.shutdown: ask the guest OS to power off */
+  async shutdown(): Promise<void> {
+    await this._domain.shutdown();
+  }
+
   /** Guest.attach_device(conf, persistent, live) */
   async attach_device(disk: DomainDisk, persistent: boolean, live: boolean): Promise<void> {
     let flags = persistent ? VIR_DOMAIN_AFFECT.CONFIG : 0;
