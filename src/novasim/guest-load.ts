@@ -225,6 +225,8 @@ function defaultHandoverTimeout(): number {
   return Number.isFinite(env) && env > 0 ? env : HANDOVER_TIMEOUT_MS;
 }
 
+/** the longest delay setTimeout takes (a longer one fires at once, with a warning) */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** the active loads of a domain as the state records them now */
@@ -471,7 +473,15 @@ export async function runGuestLoad(statePath: string, ref: string, seconds: numb
       await conn.qemu.get(dom);
       if (!handOver && !signal?.aborted) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, seconds * 1000);
+          // setTimeout holds at most 2^31-1 ms (24.8 days): a longer run waits in slices
+          const deadline = Date.now() + seconds * 1000;
+          let timer: NodeJS.Timeout;
+          const arm = (): void => {
+            const left = deadline - Date.now();
+            if (left <= 0) return resolve();
+            timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+          };
+          arm();
           const done = (): void => {
             clearTimeout(timer);
             resolve();

@@ -213,4 +213,18 @@ describe('nova-sim guest-load --run ended by a signal', () => {
       expect(v.stdout).toContain(`web-1 vdb: ${after.writes} writes`);
     });
   }
+
+  it('--run longer than setTimeout can hold (1e9 s, ~31 years) runs until stopped: no TimeoutOverflowWarning, no exit at once', async () => {
+    expect(sim('guest-load', 'web-1', '--disk', 'vdb', '--rate', '1MiB/s', '--seed', '9').code).toBe(0);
+    const t0 = Date.now();
+    const { child, done } = await startRunner(1e9);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).not.toContain('TimeoutOverflowWarning');
+    expect(r.stdout).toMatch(/^web-1 vdb: \d+ writes \(.*\) in \d+\.\d\d s\n$/);
+  });
 });
