@@ -81,12 +81,13 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   let interrupted = false;
   let compute: Promise<import('../nova/compute/manager.js').ComputeManager> | null = null;
   const startCompute = async () => {
-    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }, { guestStarter }] = await Promise.all([
+    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }, { guestStarter }, { blkdebugRulesFrom }] = await Promise.all([
       import('../libvirt/connection.js'),
       import('../nova/virt/libvirt/driver.js'),
       import('../nova/virt/libvirt/host.js'),
       import('../nova/compute/manager.js'),
       import('../novasim/guest-load.js'),
+      import('../novasim/host-records.js'),
     ]);
     // the guests of the domains whose QEMU this host runs write to their disks meanwhile
     const guests = guestStarter(store);
@@ -96,6 +97,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
         opts.onQemuStart?.(domain.uuid, proc);
         return guests(domain, proc);
       },
+      blkdebugRules: blkdebugRulesFrom(store),
     });
     if (interrupted) void libvirt.cancelAllJobs();
     // nova-compute reads its nova.conf when it starts (`nova-sim config` writes it to the state)

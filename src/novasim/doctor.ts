@@ -16,6 +16,7 @@ import { interruptedOperations } from '../state/journal.js';
 import { instanceDiskPath, volumeImagePath } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { settleGuestLoads } from './guest-recover.js';
+import { dropInstanceRecords } from './host-records.js';
 import type { Bdm, Domain, DomainDef, DomainDisk, Instance, Operation, State, Volume } from '../state/types.js';
 
 export interface Finding {
@@ -188,8 +189,7 @@ export function reconcile(s: State, statePath: string, removals: string[] = []):
       }
       s.nova.bdms = s.nova.bdms.filter((x) => x.instanceUuid !== inst.uuid);
       Object.assign(inst, { vmState: 'deleted', taskState: null, powerState: 0, deleted: true, terminatedAt: isoSeconds() });
-      if (s.guestLoads) s.guestLoads = s.guestLoads.filter((l) => l.server !== inst.uuid);
-      if (s.blkdebug) s.blkdebug = s.blkdebug.filter((r) => r.server !== inst.uuid);
+      dropInstanceRecords(s, inst.uuid);
       removals.push(dirname(instanceDiskPath(statePath, inst.uuid)));
       continue;
     }

@@ -21,6 +21,7 @@ import { GUEST_BLOCK, GuestWorkload, planWrite, specProblem, verifyImage, type V
 import type { QemuProcess } from '../qemu/process.js';
 import { StateStore } from '../state/store.js';
 import { formatBytes, shortSize } from './sizes.js';
+import { blkdebugRulesFrom } from './host-records.js';
 import { derivedImagePath, symlinkBelowImages } from '../state/paths.js';
 import { LibvirtError, VIR_ERR } from '../libvirt/errors.js';
 import type { Domain, DomainDisk, GuestLoad, GuestLoadSegment, Instance, State } from '../state/types.js';
@@ -453,7 +454,7 @@ export async function runGuestLoad(statePath: string, ref: string, seconds: numb
   const started: RunningGuest[] = [];
   const before = new Map(loads.map((l) => [l.disk, l.segments.at(-1)?.writes ?? 0]));
   const { LibvirtConnection } = await import('../libvirt/connection.js');
-  const conn = new LibvirtConnection(store, { startGuest: guestStarter(store, (g) => started.push(g)) });
+  const conn = new LibvirtConnection(store, { startGuest: guestStarter(store, (g) => started.push(g)), blkdebugRules: blkdebugRulesFrom(store) });
   // another host process that needs the guest asks for it: stop writing at once, record
   // the exact count (runnerPid null: conn.close() stops the guest) and end the run
   let handOver = false;

@@ -6,6 +6,7 @@
 import { SimError } from '../common/errors.js';
 import { LibvirtConnection } from '../libvirt/connection.js';
 import { driveId } from '../libvirt/qemu-host.js';
+import { blkdebugRulesFrom } from './host-records.js';
 import { instanceName } from '../nova/db.js';
 import { StateStore } from '../state/store.js';
 import type { Domain, State } from '../state/types.js';
@@ -75,7 +76,7 @@ export function domblklist(statePath: string, ref: string): VirshOutput {
 export function dumpxml(statePath: string, ref: string, inactive: boolean): VirshOutput {
   const store = new StateStore(statePath);
   const d = resolveDomain(store.read(), ref);
-  const conn = new LibvirtConnection(store);
+  const conn = new LibvirtConnection(store, { blkdebugRules: blkdebugRulesFrom(store) });
   return { stdout: conn.lookupByUUIDString(d.uuid).XMLDesc(inactive ? 2 : 0) };
 }
 
@@ -108,7 +109,7 @@ const JOB_LABEL: Record<number, string> = { 1: 'Block Pull', 2: 'Block Copy', 3:
 export async function blockjob(statePath: string, ref: string, path: string, raw: boolean): Promise<VirshOutput> {
   const store = new StateStore(statePath);
   const d = resolveDomain(store.read(), ref);
-  const conn = new LibvirtConnection(store);
+  const conn = new LibvirtConnection(store, { blkdebugRules: blkdebugRulesFrom(store) });
   try {
     // libvirt answers a job run by another host process from that process's last report
     const info = await conn.lookupByUUIDString(d.uuid).blockJobInfo(path, 0);
@@ -202,7 +203,7 @@ export async function qemuMonitorCommand(statePath: string, ref: string, text: s
     throw error(`Requested operation is not valid: '${cmd.execute}' needs a QEMU hosted by a nova process; virsh runs only query commands here`);
   }
   // nobody hosts this QEMU: rebuild it from the live definition for the call (no guest)
-  const conn = new LibvirtConnection(store);
+  const conn = new LibvirtConnection(store, { blkdebugRules: blkdebugRulesFrom(store) });
   try {
     const mon = await conn.qemu.get(d);
     const reply = await mon.proc.qmp({ execute: cmd.execute, ...(cmd.arguments ? { arguments: cmd.arguments as Record<string, unknown> } : {}), id });

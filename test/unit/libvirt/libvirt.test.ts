@@ -13,6 +13,7 @@ import { LibvirtConnection, type VirDomain } from '../../../src/libvirt/connecti
 import { LibvirtError, VIR_ERR } from '../../../src/libvirt/errors.js';
 import { VIR_DOMAIN_BLOCK_JOB_ABORT as ABORT, VIR_DOMAIN_BLOCK_REBASE as F, VIR_DOMAIN_UNDEFINE, VIR_DOMAIN_XML } from '../../../src/libvirt/flags.js';
 import { formatDomainXml, parseDisks, parseDomainXml } from '../../../src/libvirt/xml.js';
+import { blkdebugRulesFrom } from '../../../src/novasim/host-records.js';
 import { initWorld, loadFixture, patternBytes } from '../../../src/novasim/world.js';
 import { volumeImagePath } from '../../../src/state/paths.js';
 import { StateStore } from '../../../src/state/store.js';
@@ -58,7 +59,7 @@ beforeEach(async () => {
   await initWorld(statePath, fixturePath, false);
   store = new StateStore(statePath);
   events = [];
-  conn = new LibvirtConnection(store, { notify: (e) => events.push(e) });
+  conn = new LibvirtConnection(store, { notify: (e) => events.push(e), blkdebugRules: blkdebugRulesFrom(store) });
 });
 afterEach(async () => {
   // end every job this host still runs, synchronously, so no job event writes the state
