@@ -4,6 +4,10 @@
 //
 // Each service is started on first use: `nova list` only ever needs nova-api, so it never
 // loads Cinder, nova-compute, libvirt or QEMU (start-up time is part of the product).
+//
+// The cloud is a floor below the simulator: it knows nothing of fixtures, guest workloads,
+// blkdebug rules or `nova-sim doctor`. The simulator hands those in (SimulatorHooks, filled
+// by src/novasim/cloud.ts), so the cloud runs without them too.
 import { addLogSink } from '../common/log.js';
 import { fileLogSink } from '../common/log-files.js';
 import { InProcessTransport } from '../http/in-process.js';
@@ -11,8 +15,23 @@ import type { Handler } from '../http/types.js';
 import { MessageBus } from '../rpc/bus.js';
 import { logsDir } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
-import { ensureWorld } from '../novasim/world.js';
+import type { State } from '../state/types.js';
+import type { BlkdebugRules, GuestStarter } from '../libvirt/qemu-host.js';
 import type { CloudEvent, ComputeEvent, DrainResult, EmbeddedCloud } from './types.js';
+
+/** What the world around the cloud adds to it; every hook is optional. */
+export interface SimulatorHooks {
+  /** makes sure the state file exists before anything reads it (a missing one is created) */
+  ensureState?: (store: StateStore, onNotice?: (line: string) => void) => Promise<void>;
+  /** the lines to show when the state holds operations a process began and never ended */
+  interruptedNotices?: (initial: State, reread: () => State) => Promise<string[]>;
+  /** starts the guest OS of a domain whose QEMU this host process starts (its disk I/O) */
+  guestStarter?: (store: StateStore) => Promise<GuestStarter>;
+  /** the blkdebug rules a domain's QEMU is started with */
+  blkdebugRules?: (store: StateStore) => BlkdebugRules;
+  /** runs on the state before each save the cloud makes, in the same save */
+  beforeSave?: (state: State) => void;
+}
 
 export interface EmbeddedOptions {
   statePath: string;
@@ -22,6 +41,8 @@ export interface EmbeddedOptions {
   blockJobPollMs?: number;
   /** sees each QEMU process this host starts (tests set blkdebug breakpoints here) */
   onQemuStart?: (domainUuid: string, proc: import('../qemu/process.js').QemuProcess) => void;
+  /** the simulator's hooks (src/novasim/cloud.ts) */
+  simulator?: SimulatorHooks;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -38,14 +59,14 @@ function lazy(build: () => Promise<Handler>): Handler {
 }
 
 export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<EmbeddedCloud> {
-  const store = new StateStore(opts.statePath);
-  await ensureWorld(store, opts.onNotice);
+  const sim = opts.simulator ?? {};
+  const store = new StateStore(opts.statePath, { beforeSave: sim.beforeSave });
+  await sim.ensureState?.(store, opts.onNotice);
   const initial = store.read();
   const host = initial.host;
   // an operation a process began and never ended: say so before anything else happens
-  if (initial.operations?.length && opts.onNotice) {
-    const { confirmedInterruptedNotices } = await import('../novasim/doctor.js');
-    for (const line of confirmedInterruptedNotices(initial, () => store.read())) opts.onNotice(line);
+  if (initial.operations?.length && opts.onNotice && sim.interruptedNotices) {
+    for (const line of await sim.interruptedNotices(initial, () => store.read())) opts.onNotice(line);
   }
   // every service writes its log, as the real ones do, whoever is watching
   const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));
@@ -81,23 +102,21 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
   let interrupted = false;
   let compute: Promise<import('../nova/compute/manager.js').ComputeManager> | null = null;
   const startCompute = async () => {
-    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }, { guestStarter }, { blkdebugRulesFrom }] = await Promise.all([
+    const [{ LibvirtConnection }, { LibvirtDriver }, { Host }, { ComputeManager }, guests] = await Promise.all([
       import('../libvirt/connection.js'),
       import('../nova/virt/libvirt/driver.js'),
       import('../nova/virt/libvirt/host.js'),
       import('../nova/compute/manager.js'),
-      import('../novasim/guest-load.js'),
-      import('../novasim/host-records.js'),
+      // the guests of the domains whose QEMU this host runs write to their disks meanwhile
+      sim.guestStarter?.(store),
     ]);
-    // the guests of the domains whose QEMU this host runs write to their disks meanwhile
-    const guests = guestStarter(store);
     libvirt = new LibvirtConnection(store, {
       notify: emit,
       startGuest: (domain, proc) => {
         opts.onQemuStart?.(domain.uuid, proc);
-        return guests(domain, proc);
+        return guests ? guests(domain, proc) : null;
       },
-      blkdebugRules: blkdebugRulesFrom(store),
+      blkdebugRules: sim.blkdebugRules?.(store),
     });
     if (interrupted) void libvirt.cancelAllJobs();
     // nova-compute reads its nova.conf when it starts (`nova-sim config` writes it to the state)

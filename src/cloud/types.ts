@@ -1,15 +1,9 @@
 // What a host process (the `nova` CLI) sees of the embedded cloud it runs.
 import type { Transport } from '../http/types.js';
+import type { JobProgressEvent } from '../libvirt/blockjob.js';
 
-/** Progress of the block job behind a swap, as the QEMU job reports it (real bytes). */
-export type JobProgressEvent =
-  | { type: 'job'; phase: 'copying'; domain: string; disk: string; cur: number; end: number; bytesCopied: number; elapsedMs: number }
-  | { type: 'job'; phase: 'ready'; domain: string; disk: string; cur: number; end: number; bytesCopied: number; elapsedMs: number }
-  | { type: 'job'; phase: 'pivot'; domain: string; disk: string }
-  | { type: 'job'; phase: 'done'; domain: string; disk: string; bytesCopied: number; elapsedMs: number }
-  | { type: 'job'; phase: 'cancelled'; domain: string; disk: string; cur: number; end: number }
-  /** BLOCK_JOB_COMPLETED with an error: the job ended on an I/O error (on-*-error report) */
-  | { type: 'job'; phase: 'failed'; domain: string; disk: string; cur: number; end: number; error: string };
+/** Progress of the block job behind a swap: libvirt's block-job tracker defines it. */
+export type { JobProgressEvent };
 
 /** The end of one RPC cast handled by nova-compute. */
 export type ComputeEvent =

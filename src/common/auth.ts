@@ -1,9 +1,17 @@
 // Nova's and Cinder's noauth2 middleware: the token is "<user>:<project>"; there is no
 // Keystone in the embedded cloud, so users and their roles come from the state.
-import type { User } from '../state/types.js';
 import { newRequestId, type RequestContext } from './context.js';
 
-export function contextFromToken(token: string | undefined, users: User[], requestId = newRequestId()): RequestContext | null {
+/** What noauth2 needs of a user: the shape of the state's users (structurally), declared
+ * here so that this floor does not reach up into the state's types. */
+export interface AuthUser {
+  id: string;
+  name: string;
+  defaultProject: string;
+  projects: readonly { projectId: string; projectName: string; roles: string[] }[];
+}
+
+export function contextFromToken(token: string | undefined, users: readonly AuthUser[], requestId = newRequestId()): RequestContext | null {
   if (!token) return null;
   const [userPart, projectPart] = token.split(':');
   const user = users.find((u) => u.name === userPart || u.id === userPart);

@@ -1,5 +1,6 @@
-// Connects the shell to the embedded cloud this process hosts. The cloud is imported
-// lazily (nothing of it loads for help or usage errors).
+// Connects the shell to the embedded cloud this process hosts, with the simulator's world
+// around it (src/novasim/cloud.ts). The cloud is imported lazily (nothing of it loads for
+// help or usage errors).
 import type { EmbeddedCloud } from '../cloud/types.js';
 import { resolveStatePath } from '../state/paths.js';
 import type { CloudConnector } from './shell.js';
@@ -9,7 +10,7 @@ type OpenEmbeddedCloud = (opts: { statePath: string; onNotice?: (line: string) =
 let loading: Promise<OpenEmbeddedCloud> | undefined;
 
 export function loadOpenEmbeddedCloud(): Promise<OpenEmbeddedCloud> {
-  loading ??= import('../cloud/embedded.js').then((mod) => mod.openEmbeddedCloud);
+  loading ??= import('../novasim/cloud.js').then((mod) => mod.openSimulatedCloud);
   return loading;
 }
 

@@ -141,7 +141,15 @@ export class StateStore {
   private readonly mutex: Mutex;
   private cache: { key: string; text: string } | null = null;
 
-  constructor(readonly path: string) {
+  /** runs on the state of every update() before it is saved, under the same lock: lets the
+   * owner of the process (the simulator) keep records of its own in step with the cloud's */
+  private readonly beforeSave?: (state: State) => void;
+
+  constructor(
+    readonly path: string,
+    opts: { beforeSave?: (state: State) => void } = {},
+  ) {
+    this.beforeSave = opts.beforeSave;
     let m = mutexes.get(path);
     if (!m) mutexes.set(path, (m = new Mutex()));
     this.mutex = m;
@@ -190,6 +198,7 @@ export class StateStore {
         const libs = await flockAsync(fd, 'ex');
         const state = this.read();
         const result = fn(state);
+        this.beforeSave?.(state);
         this.write(libs, state);
         return result;
       } finally {

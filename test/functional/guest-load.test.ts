@@ -15,7 +15,7 @@ import { mkdtempSync, openSync, readSync, rmSync, writeSync, closeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEmbeddedCloud } from '../../src/cloud/embedded.js';
+import { openSimulatedCloud } from '../../src/novasim/cloud.js';
 import type { CloudEvent, EmbeddedCloud } from '../../src/cloud/types.js';
 import { configureGuestLoad, verifyGuestLoad } from '../../src/novasim/guest-load.js';
 import { initWorld } from '../../src/novasim/world.js';
@@ -52,7 +52,7 @@ async function setup(load: { seed: number; count?: number }, onQemu?: (proc: Qem
   const procs: QemuProcess[] = [];
   const phases = { before: 0, during: 0, after: 0 };
   let phase: keyof typeof phases = 'before';
-  const cloud = await openEmbeddedCloud({
+  const cloud = await openSimulatedCloud({
     statePath,
     onQemuStart: (_uuid, proc) => {
       procs.push(proc);

@@ -4,7 +4,7 @@ const require = createRequire(import.meta.url);
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openEmbeddedCloud } from '../../src/cloud/embedded.js';
+import { openSimulatedCloud } from '../../src/novasim/cloud.js';
 import type { CloudEvent, EmbeddedCloud } from '../../src/cloud/types.js';
 import { volumeImagePath } from '../../src/state/paths.js';
 import type { State } from '../../src/state/types.js';
@@ -58,7 +58,7 @@ export async function openWorld(fixture = 'default'): Promise<World> {
   await initWorld(statePath, fixture, false);
   // Mitaka's 0.5 s poll: a copy of these small volumes is READY long before the second
   // poll, so the premature-pivot window (offset == len, not ready) is not hit by chance
-  let cloud = await openEmbeddedCloud({ statePath });
+  let cloud = await openSimulatedCloud({ statePath });
   const events: CloudEvent[] = [];
   cloud.on((e) => events.push(e));
   const call = async (url: string, method: string, body: unknown, token: string) => {
@@ -86,7 +86,7 @@ export async function openWorld(fixture = 'default'): Promise<World> {
       call(`http://127.0.0.1:8774/v2.1/servers/${server}/os-volume_attachments/${oldVol}`, 'PUT', { volumeAttachment: { volumeId: newVol } }, token),
     reopen: async () => {
       await cloud.close();
-      cloud = await openEmbeddedCloud({ statePath });
+      cloud = await openSimulatedCloud({ statePath });
       cloud.on((e) => events.push(e));
     },
     close: async () => {

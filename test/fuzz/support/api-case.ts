@@ -3,7 +3,7 @@
 // Cinder answers (never a 500, nor an exception out of the handler); a JSON body (a fault
 // {"<name>": {"code", "message"}} for an error) with no JavaScript in it; the state's
 // bytes unchanged when the request was refused.
-import { openEmbeddedCloud } from '../../../src/cloud/embedded.js';
+import { openSimulatedCloud } from '../../../src/novasim/cloud.js';
 import { leaks } from './checks.js';
 import type { CaseResult } from './cli-case.js';
 import { readable } from './cli-case.js';
@@ -22,7 +22,7 @@ export async function runApiCase(world: FuzzWorld, r: ApiRequest): Promise<CaseR
   world.reset();
   const before = world.readState();
   const problems: string[] = [];
-  const cloud = await openEmbeddedCloud({ statePath: world.statePath, blockJobPollMs: 50 });
+  const cloud = await openSimulatedCloud({ statePath: world.statePath, blockJobPollMs: 50 });
   let status = 0;
   let text = '';
   try {

@@ -265,12 +265,6 @@ export class LibvirtDriver {
       if (!(err instanceof Error && err.name === 'InstanceNotFound')) throw err;
     }
     rmSync(dirname(instanceDiskPath(this.store.path, instance.uuid)), { recursive: true, force: true });
-    // novasim: what the host kept for this instance besides its directory (its guest's
-    // workloads, the blkdebug rules of its drives) goes with it
-    await this.store.update((s) => {
-      if (s.guestLoads) s.guestLoads = s.guestLoads.filter((l) => l.server !== instance.uuid);
-      if (s.blkdebug) s.blkdebug = s.blkdebug.filter((r) => r.server !== instance.uuid);
-    });
   }
 
   async power_off(instance: Instance): Promise<void> {
