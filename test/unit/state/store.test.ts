@@ -195,6 +195,40 @@ describe('StateStore.update: load → operate → save, atomically', () => {
   });
 });
 
+describe('StateStore beforeSave: the owner of the process keeps its records in step, in the same save', () => {
+  it('runs on the state fn changed, and what it changes is saved with it', async () => {
+    const seen: number[] = [];
+    const store = new StateStore(statePath, {
+      beforeSave: (s) => {
+        seen.push(s.nova.nextBdmId);
+        s.host = `host-${s.nova.nextBdmId}`;
+      },
+    });
+    await store.update((s) => {
+      s.nova.nextBdmId = 9;
+    });
+    expect(seen).toEqual([9]);
+    const saved = new StateStore(statePath).read();
+    expect([saved.nova.nextBdmId, saved.host]).toEqual([9, 'host-9']);
+  });
+
+  it('does not run when fn throws (nothing is written)', async () => {
+    let runs = 0;
+    const store = new StateStore(statePath, { beforeSave: () => void runs++ });
+    const before = snapshot(statePath);
+    await expect(store.update(() => { throw new Error('no'); })).rejects.toThrow('no');
+    expect(runs).toBe(0);
+    expect(snapshot(statePath)).toEqual(before);
+  });
+
+  it('a hook that throws fails the update and writes nothing', async () => {
+    const store = new StateStore(statePath, { beforeSave: () => { throw new Error('hook'); } });
+    const before = snapshot(statePath);
+    await expect(store.update((s) => { s.host = 'x'; })).rejects.toThrow('hook');
+    expect(snapshot(statePath)).toEqual(before);
+  });
+});
+
 describe('concurrent updates from several real processes never lose an update', () => {
   // the children import the compiled store (tsc of src/state/store.ts and its imports)
   // from a private build directory inside the package, so they resolve fs-ext and
