@@ -21,7 +21,7 @@ rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: {
     nova: join(root, 'src/novaclient/main.ts'),
-    'nova-sim': join(root, 'src/novaclient/sim_main.ts'),
+    'nova-sim': join(root, 'src/novasim/shell/main.ts'),
     cinder: join(root, 'src/cinderclient/main.ts'),
   },
   outdir,

@@ -7,8 +7,8 @@
 // The rules live in the state (`blkdebug`), so they reach whichever process hosts the
 // domain's QEMU next (`nova volume-update`, `nova-sim guest-load --run`): libvirt's QEMU
 // host arms them when it starts the QEMU (src/qemu/blkdebug.ts, from QemuHost in src/libvirt/qemu-host.ts), and a
-// rule's count counts within that QEMU. Nothing here writes to the terminal; sim_main.ts
-// prints. Every input is checked before the state is touched.
+// rule's count counts within that QEMU. Nothing here writes to the terminal; the nova-sim shell
+// (shell/main.ts) prints. Every input is checked before the state is touched.
 import { CommandError } from '../common/errors.js';
 import { instanceName } from '../nova/db.js';
 import { times } from '../qemu/blkdebug.js';
@@ -45,7 +45,7 @@ const list = (xs: readonly string[]): string => xs.join(', ');
 
 // ------------------------------------------------------------------ parsing
 
-/** the command line as sim_main parsed it: every value still a string */
+/** the command line as the nova-sim shell parsed it: every value still a string */
 export interface BlkdebugOptions {
   server: string;
   disk: string | null;

@@ -8,7 +8,7 @@
 // HTTP 500 (src/cinder/faults.ts), the message bus drops the cast (src/rpc/bus.ts), the
 // volume driver raises os-brick's error (src/nova/virt/libvirt/volume.ts), libvirtd raises
 // libvirtError (src/libvirt/faults.ts), the state's writer gets ENOSPC/EIO/a short write
-// (src/state/store.ts). Nothing here writes to the terminal; sim_main.ts prints.
+// (src/state/store.ts). Nothing here writes to the terminal; the nova-sim shell (shell/main.ts) prints.
 import { armFaults, FAULT_POINTS, isFaultPoint, type FaultPoint, type FaultRule } from '../common/faults.js';
 import { times as timesText } from '../qemu/blkdebug.js';
 import { CINDER_GENERIC_500 } from '../cinder/faults.js';
@@ -23,7 +23,7 @@ export const FAULT_MAX_ERROR = 500;
 /** how the state's write(2) can fail */
 export const STATE_WRITE_ERRORS = ['ENOSPC', 'EIO', 'short'] as const;
 
-/** An argument the command refuses: sim_main turns it into argparse's usage error (exit 2). */
+/** An argument the command refuses: the nova-sim shell turns it into argparse's usage error (exit 2). */
 export class FaultArgumentError extends Error {
   constructor(
     readonly argument: string,
@@ -34,7 +34,7 @@ export class FaultArgumentError extends Error {
   }
 }
 
-/** the command line as sim_main parsed it: every value still a string */
+/** the command line as the nova-sim shell parsed it: every value still a string */
 export interface FaultOptions {
   action: string;
   point: string | null;

@@ -2,7 +2,7 @@
 // subcommand names and output (tools/virsh-domain-monitor.c, virsh-domain.c, vsh-table.c).
 // It runs in a process of its own, so it reads what the host process running a block job
 // persists (the domain's <mirror> with its progress snapshot) — as virsh reads libvirtd's
-// status, and never the QEMU of another process. Output is returned, sim_main prints it.
+// status, and never the QEMU of another process. Output is returned, the nova-sim shell prints it.
 import { SimError } from '../common/errors.js';
 import { LibvirtConnection } from '../libvirt/connection.js';
 import { driveId } from '../libvirt/qemu-host.js';

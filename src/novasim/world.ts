@@ -379,7 +379,7 @@ export async function initWorld(statePath: string, fixture: string, force: boole
   if (!force && existed) throw new StateExists(statePath);
   const written = await store.create(() => materialize(statePath, fx), force);
   if (!written) throw new StateExists(statePath);
-  // sim_main prints "Replaced" for a world that was there before
+  // the nova-sim shell prints "Replaced" for a world that was there before
   return { created: !existed, path: statePath };
 }
 

@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import type { ArgSpec, ParserSpec } from '../../../src/novaclient/argparse.js';
 import { COMMANDS, loadCommand } from '../../../src/novaclient/commands/index.js';
 import { commandSpec, globalSpec } from '../../../src/novaclient/shell.js';
-import { VIRSH_COMMANDS } from '../../../src/novaclient/sim_commands.js';
-import { SUBCOMMANDS } from '../../../src/novaclient/sim_main.js';
+import { VIRSH_COMMANDS } from '../../../src/novasim/shell/commands.js';
+import { SUBCOMMANDS } from '../../../src/novasim/shell/main.js';
 import { JS_LEAKS } from './checks.js';
 
 /** Object.prototype's names: a lookup table that is a plain object answers to them */

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedConnector } from '../../../src/novaclient/embedded.js';
 import { NovaShell, type ShellIO } from '../../../src/novaclient/shell.js';
-import { simMain } from '../../../src/novaclient/sim_main.js';
+import { simMain } from '../../../src/novasim/shell/main.js';
 import type { Outcome } from './checks.js';
 
 /** the package's root: the first folder up from this module that holds bin/nova.cjs (this

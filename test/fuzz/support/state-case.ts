@@ -6,7 +6,7 @@
 // a state the command wrote keeps unique ids and its counters ahead of them.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUBCOMMANDS } from '../../../src/novaclient/sim_main.js';
+import { SUBCOMMANDS } from '../../../src/novasim/shell/main.js';
 import { checkOutcome, checkStateKept, shellQuote, type Outcome } from './checks.js';
 import { isChecker, partlyDone, readable, type CaseResult } from './cli-case.js';
 import { fuzzEnv, novaInProcess, simInProcess } from './run.js';

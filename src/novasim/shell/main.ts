@@ -1,10 +1,10 @@
 // Entry point of bin/nova-sim: manage the embedded world (init from a fixture, find a
 // volume's image file). The work is done by src/novasim/world.ts; this only parses and prints.
-import { HELP, STATE } from './sim_args.js';
-import { FAULT_POINTS } from '../common/faults.js';
-import { resolveStatePath } from '../state/paths.js';
-import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from './argparse.js';
-import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './sim_commands.js';
+import { HELP, STATE } from './args.js';
+import { FAULT_POINTS } from '../../common/faults.js';
+import { resolveStatePath } from '../../state/paths.js';
+import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from '../../novaclient/argparse.js';
+import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './commands.js';
 
 interface WorldModule {
   initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }>;
@@ -132,7 +132,7 @@ export const MAIN: ParserSpec = {
 };
 
 async function loadWorld(): Promise<WorldModule> {
-  return (await import('../novasim/world.js')) as WorldModule;
+  return (await import('../world.js')) as WorldModule;
 }
 
 export async function simMain(argv: string[], out = (t: string) => void process.stdout.write(t), err = (t: string) => void process.stderr.write(t)): Promise<number> {
@@ -155,19 +155,19 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     const statePath = resolveStatePath((ns.state as string | null) ?? (top.ns.state as string | null) ?? undefined);
     if (Object.hasOwn(SIM_SUBCOMMANDS, name)) return await runSimCommand(name, parsed, statePath, out, err);
     if (name === 'logs') {
-      const { logsCommand } = await import('../novasim/logs.js');
+      const { logsCommand } = await import('../logs.js');
       return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean }, out);
     }
     if (name === 'config') {
       await ensureState(statePath, err);
-      const config = await import('../novasim/config.js');
+      const config = await import('../config.js');
       const option = ns.option as string | null;
       out(ns.value === null ? config.showConfig(statePath, option ?? undefined) : await config.setConfig(statePath, option as string, ns.value as string));
       return 0;
     }
     if (name === 'blkdebug') {
       await ensureState(statePath, err);
-      const { blkdebugCommand } = await import('../novasim/blkdebug.js');
+      const { blkdebugCommand } = await import('../blkdebug.js');
       out(
         await blkdebugCommand(statePath, {
           server: ns.server as string,
@@ -183,14 +183,14 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     }
     if (name === 'doctor') {
       await ensureState(statePath, err, true);
-      const { doctorCommand } = await import('../novasim/doctor.js');
+      const { doctorCommand } = await import('../doctor.js');
       const r = await doctorCommand(statePath, ns.fix as boolean);
       out(r.out);
       return r.code;
     }
     if (name === 'fault') {
-      const fault = await import('../novasim/fault.js');
-      let plan: import('../novasim/fault.js').FaultPlan;
+      const fault = await import('../fault.js');
+      let plan: import('../fault.js').FaultPlan;
       try {
         plan = fault.planFaultCommand({ action: ns.action as string, point: ns.point as string | null, error: ns.error as string | null, once: ns.once as boolean, times: ns.times as string | null, afterBytes: ns.after_bytes as string | null });
       } catch (e) {
@@ -199,7 +199,7 @@ export async function simMain(argv: string[], out = (t: string) => void process.
       }
       await ensureState(statePath, err);
       const r = await fault.runFaultCommand(statePath, plan);
-      if (r.table) out(`${(await import('./table.js')).renderTable(r.table.header, r.table.rows)}\n`);
+      if (r.table) out(`${(await import('../../novaclient/table.js')).renderTable(r.table.header, r.table.rows)}\n`);
       for (const line of r.lines) out(`${line}\n`);
       return 0;
     }

@@ -1,5 +1,5 @@
 // The options every nova-sim subcommand shares.
-import { SUPPRESS, type ArgSpec } from './argparse.js';
+import { SUPPRESS, type ArgSpec } from '../../novaclient/argparse.js';
 
 export const HELP: ArgSpec = { flags: ['-h', '--help'], dest: 'help', action: 'help', help: SUPPRESS };
 

@@ -1,9 +1,9 @@
 // nova-sim's guest-load and virsh subcommands: parse, call the core (src/novasim/),
 // print. The core modules are loaded only when one of these commands runs.
-import { HELP, STATE } from './sim_args.js';
-import { parseRate as rate, parseRegion as region, parseSizes as sizes } from '../novasim/sizes.js';
-import { resolveStatePath } from '../state/paths.js';
-import { formatHelp, parseKnownArgs, UsageError, type ArgSpec, type ParseResult, type ParserSpec } from './argparse.js';
+import { HELP, STATE } from './args.js';
+import { parseRate as rate, parseRegion as region, parseSizes as sizes } from '../sizes.js';
+import { resolveStatePath } from '../../state/paths.js';
+import { formatHelp, parseKnownArgs, UsageError, type ArgSpec, type ParseResult, type ParserSpec } from '../../novaclient/argparse.js';
 
 
 function seconds(text: string): number {
@@ -90,13 +90,13 @@ export function interruptCurrent(): boolean {
 
 /** a missing state file is created from the default fixture, as for every command */
 export async function ensureState(statePath: string, err: Out, quiet = false): Promise<void> {
-  const [{ ensureWorld }, { StateStore }] = await Promise.all([import('../novasim/world.js'), import('../state/store.js')]);
+  const [{ ensureWorld }, { StateStore }] = await Promise.all([import('../world.js'), import('../../state/store.js')]);
   const store = new StateStore(statePath);
   await ensureWorld(store, (line) => err(`${line}\n`));
   // an operation a process began and never ended: say so first (doctor lists it itself)
   const s = store.read();
   if (s.operations?.length && !quiet) {
-    const { confirmedInterruptedNotices } = await import('../novasim/doctor.js');
+    const { confirmedInterruptedNotices } = await import('../doctor.js');
     for (const line of confirmedInterruptedNotices(s, () => store.read())) err(`${line}\n`);
   }
 }
@@ -109,7 +109,7 @@ export async function runSimCommand(name: string, parsed: ParseResult, statePath
 
 async function runGuestLoad(parsed: ParseResult, statePath: string, out: Out): Promise<number> {
   const ns = parsed.ns;
-  const gl = await import('../novasim/guest-load.js');
+  const gl = await import('../guest-load.js');
   const server = ns.server as string;
   const disk = ns.disk as string;
   const configure = ['rate', 'seed', 'block_sizes', 'region', 'count'].filter((k) => ns[k] !== null);
@@ -151,7 +151,7 @@ async function runGuestLoad(parsed: ParseResult, statePath: string, out: Out): P
       const recorded = v.recorded[r.found.segment];
       if (recorded !== undefined && r.found.index >= recorded) found += `, past the ${recorded} writes the state records (the host process was killed before recording them)`;
     }
-    const { SimError } = await import('../common/errors.js');
+    const { SimError } = await import('../../common/errors.js');
     throw new SimError('GuestDataMismatch', `${v.serverName} ${v.disk}: ${v.path} differs at offset ${r.offset}: expected ${exp}, found ${found}`);
   }
   if (ns.run !== null) {
@@ -196,7 +196,7 @@ async function runVirsh(parsed: ParseResult, statePath: string, out: Out, err: O
   if (missing) throw new UsageError(spec, `the following arguments are required: ${missing.metavar ?? missing.dest}`);
   if (ns.state) statePath = resolveStatePath(ns.state as string);
   await ensureState(statePath, err);
-  const virsh = await import('../novasim/virsh.js');
+  const virsh = await import('../virsh.js');
   let r: { stdout: string; stderr?: string };
   switch (cmd) {
     case 'list':
