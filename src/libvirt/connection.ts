@@ -22,10 +22,10 @@ import {
   VIR_DOMAIN_UNDEFINE,
   VIR_DOMAIN_XML,
 } from './flags.js';
-import { QemuHost, driveId, type GuestStarter } from './qemu-host.js';
+import { QemuHost, driveId, type GuestStarter, type QemuMonitor } from './qemu-host.js';
 import { formatDomainXml, parseDisks, parseDomainXml } from './xml.js';
 import { decodeFlags } from './flags.js';
-import { instrument, tracedChain, type SpanSpec } from '../trace/tracer.js';
+import { instrument, type SpanSpec } from '../trace/tracer.js';
 
 const LOG = getLogger('libvirt.qemu.qemu_driver', 'libvirtd');
 
@@ -547,7 +547,15 @@ export class VirDomain {
   }
 
   /** virDomainBlockRebase (src/libvirt-domain.c) → qemuDomainBlockRebase */
+  /** virDomain.blockRebase (libvirt.py): the binding calls the C entry point (libvirtmod),
+   * which raises libvirtError when it fails */
   async blockRebase(disk: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
+    return this.virDomainBlockRebase(disk, base, bandwidth, flags);
+  }
+
+  /** virDomainBlockRebase (src/libvirt-domain.c): the public API's argument checks, then the
+   * driver's domainBlockRebase */
+  private async virDomainBlockRebase(disk: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
     libvirtFault('libvirt.blockRebase', { domain: this.domName, disk, path: base });
     const F = VIR_DOMAIN_BLOCK_REBASE;
     if (!disk) throw new LibvirtError(VIR_ERR.INVALID_ARG, 'disk in virDomainBlockRebase must not be NULL');
@@ -632,19 +640,11 @@ export class VirDomain {
     }
     // the format is probed from a reused file (all our images are raw) or copied from the source
     const format = destFormat ?? (flags & F.REUSE_EXT ? 'raw' : disk.driverType);
-    const args: Record<string, unknown> = { device, target: mirrorPath, speed: bandwidth };
-    if (granularity) args.granularity = granularity;
-    if (bufSize) args['buf-size'] = bufSize;
-    args.sync = 'full';
-    args.mode = flags & F.REUSE_EXT ? 'existing' : 'absolute-paths';
-    args.format = format;
-    LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${mirrorPath}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
     const mon = await this.conn.qemu.get(vm);
     const job = this.conn.newJob(vm, disk.targetDev, device, mirrorPath);
-    // qemuMonitorDriveMirror → qemuMonitorJSONDriveMirror: the drive-mirror command
     let reply: QmpReply;
     try {
-      reply = await tracedChain(DRIVE_MIRROR, () => mon.qmp({ execute: 'drive-mirror', arguments: args }), () => ({ ...args, flags: decodeFlags(F, flags) }));
+      reply = await this.qemuMonitorDriveMirror(mon, device, mirrorPath, format, bandwidth, granularity, bufSize, flags);
     } catch (err) {
       this.conn.discardJob(job);
       throw err;
@@ -688,6 +688,43 @@ export class VirDomain {
       }),
     );
     return 0;
+  }
+
+  /** qemuMonitorDriveMirror (src/qemu/qemu_monitor.c): the monitor's entry point logs the
+   * request and hands it to the JSON monitor */
+  private qemuMonitorDriveMirror(
+    mon: QemuMonitor,
+    device: string,
+    file: string,
+    format: string,
+    bandwidth: number,
+    granularity: number,
+    bufSize: number,
+    flags: number,
+  ): Promise<QmpReply> {
+    LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${file}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
+    return this.qemuMonitorJSONDriveMirror(mon, device, file, format, bandwidth, granularity, bufSize, flags);
+  }
+
+  /** qemuMonitorJSONDriveMirror (src/qemu/qemu_monitor_json.c): builds the drive-mirror
+   * command (sync full, mode existing when the target is reused) and sends it */
+  private qemuMonitorJSONDriveMirror(
+    mon: QemuMonitor,
+    device: string,
+    file: string,
+    format: string,
+    bandwidth: number,
+    granularity: number,
+    bufSize: number,
+    flags: number,
+  ): Promise<QmpReply> {
+    const args: Record<string, unknown> = { device, target: file, speed: bandwidth };
+    if (granularity) args.granularity = granularity;
+    if (bufSize) args['buf-size'] = bufSize;
+    args.sync = 'full';
+    args.mode = flags & VIR_DOMAIN_BLOCK_REBASE.REUSE_EXT ? 'existing' : 'absolute-paths';
+    args.format = format;
+    return mon.qmp({ execute: 'drive-mirror', arguments: args });
   }
 
   /** virDomainGetBlockJobInfo → qemuDomainGetBlockJobInfo */
@@ -790,15 +827,25 @@ function qmpBlockJobError(klass: string, desc: string, device: string, cmd: stri
 // driver functions behind them
 const PY = { location: 'libvirt.py', layer: 'libvirt-python', service: 'nova-compute' } as const;
 const C = (name: string, location = 'src/qemu/qemu_driver.c'): SpanSpec => ({ name, location, layer: 'libvirt', service: 'libvirtd' });
-const DRIVE_MIRROR = [C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c')];
-instrument(
-  VirDomain.prototype,
-  'blockRebase',
-  [{ name: 'virDomain.blockRebase()', ...PY }, C('virDomainBlockRebase()', 'src/libvirt-domain.c')],
-  function (this: VirDomain, disk: string, base: string | null, bandwidth: number, flags: number) {
-    return { domain: this.domName, disk, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
-  },
-);
+const rebaseAttrs = function (this: VirDomain, disk: string, base: string | null, bandwidth: number, flags: number) {
+  return { domain: this.domName, disk, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
+};
+instrument(VirDomain.prototype, 'blockRebase', { name: 'virDomain.blockRebase()', ...PY }, rebaseAttrs);
+instrument(VirDomain.prototype, 'virDomainBlockRebase', C('virDomainBlockRebase()', 'src/libvirt-domain.c'), rebaseAttrs);
+// the drive-mirror command as the two monitor layers see it
+const mirrorAttrs = (_mon: QemuMonitor, device: string, file: string, format: string, bandwidth: number, granularity: number, bufSize: number, flags: number) => ({
+  device,
+  target: file,
+  speed: bandwidth,
+  ...(granularity ? { granularity } : {}),
+  ...(bufSize ? { 'buf-size': bufSize } : {}),
+  sync: 'full',
+  mode: flags & VIR_DOMAIN_BLOCK_REBASE.REUSE_EXT ? 'existing' : 'absolute-paths',
+  format,
+  flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags),
+});
+instrument(VirDomain.prototype, 'qemuMonitorDriveMirror', C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), mirrorAttrs);
+instrument(VirDomain.prototype, 'qemuMonitorJSONDriveMirror', C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c'), mirrorAttrs);
 instrument(VirDomain.prototype, 'qemuDomainBlockRebase', C('qemuDomainBlockRebase()'), function (this: VirDomain, path: string, base: string | null, bandwidth: number, flags: number) {
   return { disk: path, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
 });
