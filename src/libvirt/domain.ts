@@ -212,8 +212,15 @@ export class VirDomain {
     await this.conn.qemu.stop(this.uuid);
   }
 
-  /** virDomainBlockRebase (src/libvirt-domain.c) → qemuDomainBlockRebase */
+  /** virDomain.blockRebase (libvirt.py): the binding calls the C entry point (libvirtmod),
+   * which raises libvirtError when it fails */
   async blockRebase(disk: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
+    return this.virDomainBlockRebase(disk, base, bandwidth, flags);
+  }
+
+  /** virDomainBlockRebase (src/libvirt-domain.c): the public API's argument checks, then the
+   * driver's domainBlockRebase (qemuDomainBlockRebase) */
+  async virDomainBlockRebase(disk: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
     libvirtFault('libvirt.blockRebase', { domain: this.domName, disk, path: base });
     const F = VIR_DOMAIN_BLOCK_REBASE;
     if (!disk) throw new LibvirtError(VIR_ERR.INVALID_ARG, 'disk in virDomainBlockRebase must not be NULL');

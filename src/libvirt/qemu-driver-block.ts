@@ -7,21 +7,35 @@ import { statSync } from 'node:fs';
 import { getLogger } from '../common/log.js';
 import { isoMicros } from '../common/time.js';
 import type { QmpReply } from '../qemu/types.js';
-import { tracedChain, type SpanSpec } from '../trace/tracer.js';
 import type { BlockJobInfo, VirDomain } from './domain.js';
 import { findDisk, isActive } from './domain-conf.js';
 import { LibvirtError, VIR_ERR, systemError } from './errors.js';
 import { VIR_DOMAIN_BLOCK_JOB_ABORT, VIR_DOMAIN_BLOCK_JOB_TYPE, VIR_DOMAIN_BLOCK_REBASE, VIR_DOMAIN_BLOCK_RESIZE, decodeFlags } from './flags.js';
-import { driveId } from './qemu-host.js';
+import { driveId, type QemuMonitor } from './qemu-host.js';
 
 const LOG = getLogger('libvirt.qemu.qemu_driver', 'libvirtd');
 
 const LLONG_MAX = 2n ** 63n - 1n;
 const MiB = 1024 * 1024;
 
-// --trace: the drive-mirror command as the monitor code sends it
-const C = (name: string, location: string): SpanSpec => ({ name, location, layer: 'libvirt', service: 'libvirtd' });
-const DRIVE_MIRROR = [C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c')];
+/** qemuMonitorDriveMirror (src/qemu/qemu_monitor.c): the monitor's entry point logs the
+ * request and hands it to the JSON monitor */
+function qemuMonitorDriveMirror(mon: QemuMonitor, device: string, file: string, format: string, bandwidth: number, granularity: number, bufSize: number, flags: number): Promise<QmpReply> {
+  LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${file}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
+  return qemuDriver.qemuMonitorJSONDriveMirror(mon, device, file, format, bandwidth, granularity, bufSize, flags);
+}
+
+/** qemuMonitorJSONDriveMirror (src/qemu/qemu_monitor_json.c): builds the drive-mirror command
+ * (sync full; mode existing when the target is reused) and sends it */
+function qemuMonitorJSONDriveMirror(mon: QemuMonitor, device: string, file: string, format: string, bandwidth: number, granularity: number, bufSize: number, flags: number): Promise<QmpReply> {
+  const args: Record<string, unknown> = { device, target: file, speed: bandwidth };
+  if (granularity) args.granularity = granularity;
+  if (bufSize) args['buf-size'] = bufSize;
+  args.sync = 'full';
+  args.mode = flags & VIR_DOMAIN_BLOCK_REBASE.REUSE_EXT ? 'existing' : 'absolute-paths';
+  args.format = format;
+  return mon.qmp({ execute: 'drive-mirror', arguments: args });
+}
 
 /** qemuDomainBlockRebase: the COPY branch (block pull is not modelled) */
 async function qemuDomainBlockRebase(dom: VirDomain, path: string, base: string | null, bandwidth: number, flags: number): Promise<number> {
@@ -99,20 +113,13 @@ async function qemuDomainBlockCopyCommon(
   }
   // the format is probed from a reused file (all our images are raw) or copied from the source
   const format = destFormat ?? (flags & F.REUSE_EXT ? 'raw' : disk.driverType);
-  const args: Record<string, unknown> = { device, target: mirrorPath, speed: bandwidth };
-  if (granularity) args.granularity = granularity;
-  if (bufSize) args['buf-size'] = bufSize;
-  args.sync = 'full';
-  args.mode = flags & F.REUSE_EXT ? 'existing' : 'absolute-paths';
-  args.format = format;
-  LOG.debug(`qemuMonitorDriveMirror: device=${device}, file=${mirrorPath}, format=${format}, bandwidth=${bandwidth}, granularity=0x${granularity.toString(16)}, buf_size=${bufSize}, flags=${flags.toString(16)}`);
   const mon = await conn.qemu.get(vm);
   const jobs = conn.blockJobs;
   const job = jobs.newJob(vm, disk.targetDev, device, mirrorPath);
-  // qemuMonitorDriveMirror → qemuMonitorJSONDriveMirror: the drive-mirror command
   let reply: QmpReply;
   try {
-    reply = await tracedChain(DRIVE_MIRROR, () => mon.qmp({ execute: 'drive-mirror', arguments: args }), () => ({ ...args, flags: decodeFlags(F, flags) }));
+    // called through qemuDriver so that --trace sees each monitor layer
+    reply = await qemuDriver.qemuMonitorDriveMirror(mon, device, mirrorPath, format, bandwidth, granularity, bufSize, flags);
   } catch (err) {
     jobs.discardJob(job);
     throw err;
@@ -262,4 +269,6 @@ export const qemuDriver = {
   qemuDomainGetBlockJobInfo,
   qemuDomainBlockJobAbort,
   qemuDomainBlockResize,
+  qemuMonitorDriveMirror,
+  qemuMonitorJSONDriveMirror,
 };

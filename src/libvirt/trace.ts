@@ -7,20 +7,32 @@ import type { LibvirtConnection } from './connection.js';
 import { VirDomain } from './domain.js';
 import { VIR_DOMAIN_BLOCK_JOB_ABORT, VIR_DOMAIN_BLOCK_REBASE, VIR_DOMAIN_BLOCK_RESIZE, VIR_DOMAIN_UNDEFINE, VIR_DOMAIN_XML, decodeFlags } from './flags.js';
 import { qemuDriver } from './qemu-driver-block.js';
+import type { QemuMonitor } from './qemu-host.js';
 
 const PY = { location: 'libvirt.py', layer: 'libvirt-python', service: 'nova-compute' } as const;
 const C = (name: string, location = 'src/qemu/qemu_driver.c'): SpanSpec => ({ name, location, layer: 'libvirt', service: 'libvirtd' });
 
 export function traceLibvirt(connection: LibvirtConnection): void {
   const dom = VirDomain.prototype;
-  instrument(
-    dom,
-    'blockRebase',
-    [{ name: 'virDomain.blockRebase()', ...PY }, C('virDomainBlockRebase()', 'src/libvirt-domain.c')],
-    function (this: VirDomain, disk: string, base: string | null, bandwidth: number, flags: number) {
-      return { domain: this.domName, disk, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
-    },
-  );
+  const rebaseAttrs = function (this: VirDomain, disk: string, base: string | null, bandwidth: number, flags: number) {
+    return { domain: this.domName, disk, base, bandwidth, flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags) };
+  };
+  instrument(dom, 'blockRebase', { name: 'virDomain.blockRebase()', ...PY }, rebaseAttrs);
+  instrument(dom, 'virDomainBlockRebase', C('virDomainBlockRebase()', 'src/libvirt-domain.c'), rebaseAttrs);
+  // the drive-mirror command as the two monitor layers see it
+  const mirrorAttrs = (_mon: QemuMonitor, device: string, file: string, format: string, bandwidth: number, granularity: number, bufSize: number, flags: number) => ({
+    device,
+    target: file,
+    speed: bandwidth,
+    ...(granularity ? { granularity } : {}),
+    ...(bufSize ? { 'buf-size': bufSize } : {}),
+    sync: 'full',
+    mode: flags & VIR_DOMAIN_BLOCK_REBASE.REUSE_EXT ? 'existing' : 'absolute-paths',
+    format,
+    flags: decodeFlags(VIR_DOMAIN_BLOCK_REBASE, flags),
+  });
+  instrument(qemuDriver, 'qemuMonitorDriveMirror', C('qemuMonitorDriveMirror()', 'src/qemu/qemu_monitor.c'), mirrorAttrs);
+  instrument(qemuDriver, 'qemuMonitorJSONDriveMirror', C('qemuMonitorJSONDriveMirror()', 'src/qemu/qemu_monitor_json.c'), mirrorAttrs);
   instrument(qemuDriver, 'qemuDomainBlockRebase', C('qemuDomainBlockRebase()'), (_dom: VirDomain, path: string, base: string | null, bandwidth: number, flags: number) => ({
     disk: path,
     base,

@@ -9,13 +9,15 @@ import { driveId } from '../libvirt/qemu-host.js';
 import { blkdebugRulesFrom } from './host-records.js';
 import { instanceName } from '../nova/db.js';
 import { StateStore } from '../state/store.js';
-import type { Domain, State } from '../state/types.js';
+import type { DiskMirror, Domain, State } from '../state/types.js';
 import { pidAlive } from '../common/process.js';
 
 export interface VirshOutput {
   stdout: string;
   /** virsh writes job progress to stderr */
   stderr?: string;
+  /** novasim's own line, on stderr after stdout: whose job the output describes */
+  note?: string;
 }
 
 function error(msg: string): SimError {
@@ -53,6 +55,20 @@ export function resolveDomain(s: State, ref: string): Domain {
 /** mirrors whose host process is gone died with its QEMU (libvirt's reconnect drops them) */
 function liveMirrors(d: Domain): Domain['mirrors'] {
   return Object.fromEntries(Object.entries(d.mirrors).filter(([, m]) => pidAlive(m.ownerPid)));
+}
+
+/**
+ * Who runs a block job seen from here, and what the output rests on: the <mirror> record the
+ * host process saved (cur, end, ready, bandwidth, its pid), not QEMU, which only that process
+ * can ask. The operation journal names the request the process runs, when it has an entry.
+ */
+export function ownerNote(s: State, d: Domain, m: DiskMirror): string {
+  const op = (s.operations ?? []).find((o) => o.pid === m.ownerPid && o.instance === d.uuid);
+  const what = op ? ` (${op.kind} ${op.id}, step ${op.step})` : '';
+  return (
+    `Note: the block job on ${m.dev} of ${d.name} is run by process ${m.ownerPid}${what}; shown as that process last saved it at ${m.updatedAt} ` +
+    `(cur ${m.cur}, end ${m.end}, ready ${m.ready ? 'yes' : 'no'}, bandwidth ${m.bandwidth} B/s)\n`
+  );
 }
 
 /** virsh list [--all] */
@@ -108,18 +124,22 @@ const JOB_LABEL: Record<number, string> = { 1: 'Block Pull', 2: 'Block Copy', 3:
 /** virsh blockjob DOMAIN PATH [--info] [--raw] */
 export async function blockjob(statePath: string, ref: string, path: string, raw: boolean): Promise<VirshOutput> {
   const store = new StateStore(statePath);
-  const d = resolveDomain(store.read(), ref);
+  const s = store.read();
+  const d = resolveDomain(s, ref);
   const conn = new LibvirtConnection(store, { blkdebugRules: blkdebugRulesFrom(store) });
   try {
     // libvirt answers a job run by another host process from that process's last report
     const info = await conn.lookupByUUIDString(d.uuid).blockJobInfo(path, 0);
     if (info.type === undefined) return { stdout: raw ? '' : `No current block job for ${path}\n` };
+    const disk = (isActive(d) ? d.def : (d.persistentDef ?? d.def)).disks.find((x) => x.targetDev === path || x.source === path);
+    const m = disk ? liveMirrors(d)[disk.targetDev] : undefined;
+    const note = m && m.ownerPid !== process.pid ? ownerNote(s, d, m) : undefined;
     const cur = info.cur ?? 0;
     const end = info.end ?? 0;
     const bandwidth = info.bandwidth ?? 0;
     if (raw) {
       const type = info.type === 2 ? 'copy' : 'unknown';
-      return { stdout: ` type=${type}\n bandwidth=${bandwidth}\n cur=${cur}\n end=${end}\n` };
+      return { stdout: ` type=${type}\n bandwidth=${bandwidth}\n cur=${cur}\n end=${end}\n`, note };
     }
     let stdout = '';
     const speed = bandwidth * 1024 * 1024;
@@ -127,7 +147,7 @@ export async function blockjob(statePath: string, ref: string, path: string, raw
       const [val, unit] = prettyCapacity(speed);
       stdout += `    Bandwidth limit: ${speed} bytes/s (${val.toFixed(3)} ${unit}/s)`;
     }
-    return { stderr: jobProgress(JOB_LABEL[info.type] ?? 'Unknown job', end - cur, end), stdout: stdout + '\n' };
+    return { stderr: jobProgress(JOB_LABEL[info.type] ?? 'Unknown job', end - cur, end), stdout: stdout + '\n', note };
   } finally {
     await conn.close();
   }
@@ -174,24 +194,19 @@ export async function qemuMonitorCommand(statePath: string, ref: string, text: s
   ].filter((pid) => pid !== process.pid);
 
   if (cmd.execute === 'query-block-jobs') {
+    // Every mirror here is another process's (virsh starts none), and its QEMU is out of
+    // reach: the reply carries only what that process saved — len/offset (end/cur), speed,
+    // ready — under QEMU's names, and never busy, paused, status or io-status, which only
+    // its QEMU knows. The note on stderr says whose job it is.
     const jobs = Object.values(mirrors).map((m) => {
       const disk = d.def.disks.find((x) => x.targetDev === m.dev);
-      return {
-        'auto-finalize': true,
-        'io-status': 'ok',
-        device: driveId(disk?.alias ?? m.dev),
-        'auto-dismiss': true,
-        busy: !m.ready,
-        len: m.end,
-        offset: m.cur,
-        status: m.ready ? 'ready' : 'running',
-        paused: false,
-        speed: m.bandwidth,
-        ready: m.ready,
-        type: 'mirror',
-      };
+      return { device: driveId(disk?.alias ?? m.dev), len: m.end, offset: m.cur, speed: m.bandwidth, ready: m.ready, type: 'mirror' };
     });
-    return show({ return: jobs, id });
+    const note = Object.values(mirrors)
+      .filter((m) => m.ownerPid !== process.pid)
+      .map((m) => ownerNote(s, d, m))
+      .join('');
+    return { ...show({ return: jobs, id }), ...(note ? { note } : {}) };
   }
   if (hostedBy.length) {
     throw error(

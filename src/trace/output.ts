@@ -132,6 +132,7 @@ function spanJson(s: Span) {
     duration: s.duration === null ? null : Math.round(s.duration * 1000) / 1000,
     attributes: s.attributes,
     status: s.status,
+    ...(s.sameCallAs !== undefined ? { sameCallAs: s.sameCallAs } : {}),
     ...(s.result !== undefined ? { result: s.result } : {}),
     ...(s.error ? { error: s.error } : {}),
     ...(s.events.length ? { events: s.events.map((e) => ({ ...e, time: Math.round(e.time * 1000) / 1000 })) } : {}),

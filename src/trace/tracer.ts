@@ -69,6 +69,10 @@ export interface Span {
   events: SpanEvent[];
   /** nesting for display: a dispatched cast starts a new line of work at 0 */
   depth: number;
+  /** set on the inner spans of tracedChain: one function here stands for several upstream
+   * frames (a binding over the C function it calls), and this is the id of the outermost
+   * span of that one call. A span without it is a function of its own. */
+  sameCallAs?: number;
 }
 
 export interface TraceSink {
@@ -168,8 +172,9 @@ export class Tracer {
    * when tracing is on; `result` turns what fn returned into what the trace shows
    * (default: summarize). Works for synchronous functions and for promises.
    */
-  run<T>(spec: SpanSpec, fn: () => T, attrs?: () => Attrs, result?: (r: Awaited<T>) => unknown, opts?: { parent?: Span | null; detached?: boolean }): T {
+  run<T>(spec: SpanSpec, fn: () => T, attrs?: () => Attrs, result?: (r: Awaited<T>) => unknown, opts?: { parent?: Span | null; detached?: boolean; sameCallAs?: number }): T {
     const span = this.begin(spec, attrs ? attrs() : {}, opts?.parent, opts?.detached);
+    if (opts?.sameCallAs !== undefined) span.sameCallAs = opts.sameCallAs;
     let out: T;
     try {
       out = this.current.run(span, fn);
@@ -230,15 +235,23 @@ export function traced<T>(spec: SpanSpec, fn: () => T, attrs?: () => Attrs, resu
   return tracer.run(spec, fn, attrs, result);
 }
 
-/** traced() with nested spans over one call: a binding and the C entry point it wraps
- * (virDomain.blockRebase → virDomainBlockRebase) are one function here */
+/** traced() with nested spans over one call: a binding and the driver function it reaches
+ * (virDomain.blockJobInfo → qemuDomainGetBlockJobInfo) are one function here, so the inner
+ * spans carry `sameCallAs` and are never counted as functions that ran */
 export function tracedChain<T>(specs: readonly SpanSpec[], fn: () => T, attrs?: () => Attrs, result?: (r: Awaited<T>) => unknown): T {
   if (!tracer.active) return fn();
   let run = fn;
   for (let i = specs.length - 1; i >= 0; i--) {
     const inner = run;
     const spec = specs[i];
-    run = () => tracer.run(spec, inner, attrs, result);
+    // the inner spans run inside the outer one: they name the outermost as the same call
+    run =
+      i === 0
+        ? () => tracer.run(spec, inner, attrs, result)
+        : () => {
+            const outer = tracer.currentSpan();
+            return tracer.run(spec, inner, attrs, result, outer ? { sameCallAs: outer.sameCallAs ?? outer.id } : undefined);
+          };
   }
   return run();
 }

@@ -48,7 +48,13 @@ describe(`SIGKILL of nova volume-update at ${INSTANTS} seeded instants (seed ${S
     const steps = results.map((r) => `${r.guest ? 'guest' : 'idle'} ${r.instant} ms: ${r.step}`);
     const hit: Record<string, number> = {};
     for (const r of results) hit[r.step] = (hit[r.step] ?? 0) + 1;
-    console.info(`swap ${duration.idle} ms (idle), ${duration.guest} ms (guest writing); steps hit: ${crash.STEPS.filter((s: string) => hit[s]).map((s: string) => `${s} ${hit[s]}`).join(', ')}`);
+    const byPhase: Record<string, number> = {};
+    for (const r of results) byPhase[r.phase] = (byPhase[r.phase] ?? 0) + 1;
+    console.info(
+      `swap ${duration.idle} ms (idle), ${duration.guest} ms (guest writing); ` +
+        `phases hit: ${['before-api', 'before-mirror', 'mirroring', 'after-pivot', 'done'].filter((p) => byPhase[p]).map((p) => `${p} ${byPhase[p]}`).join(', ')}; ` +
+        `steps hit: ${crash.STEPS.filter((s: string) => hit[s]).map((s: string) => `${s} ${hit[s]}`).join(', ')}`,
+    );
     expect(phases.has('before-api'), steps.join('\n')).toBe(true);
     expect(phases.has('mirroring'), steps.join('\n')).toBe(true);
     expect(phases.has('after-pivot') || phases.has('done'), steps.join('\n')).toBe(true);
@@ -57,8 +63,11 @@ describe(`SIGKILL of nova volume-update at ${INSTANTS} seeded instants (seed ${S
       const mid = results.filter((r) => r.guest === guest && r.step !== 'none' && r.step !== 'done');
       expect(mid.length, steps.join('\n')).toBeGreaterThan(0);
     }
-    // every step recorded is one of the swap's
-    for (const r of results) expect(crash.STEPS).toContain(r.step);
+    // every step recorded is one of the swap's, and its phase is the one it belongs to
+    for (const r of results) {
+      expect(crash.STEPS).toContain(r.step);
+      expect(r.phase).toBe(crash.phaseOf(r.step));
+    }
   });
 
   it.each(Array.from({ length: INSTANTS }, (_, i) => i))(

@@ -1,18 +1,16 @@
 // `nova instance-action-list` and `nova instance-action` on the built binary: Mitaka's
 // help, table layouts (print_list sorted by Start_Time; print_dict with the events as
 // pprint.pformat text, admin only), errors and exit codes; and the swap that leaves no action.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, tableRows, World } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { build, tableRows, World, worldPerTest } from './helpers.js';
 
 const WEB1 = '5b1a0c4e-2d3f-4a6b-8c9d-0e1f2a3b4c01';
 const REQ = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let w: World;
-beforeAll(() => {
-  build();
-  w = new World();
-});
-afterAll(() => w.cleanup());
+beforeAll(() => build());
+// a fresh default world for each test: each passes alone and in any order
+let w!: World;
+worldPerTest((x) => (w = x));
 
 /** the request id of `action` in the list of `server` */
 function requestIdOf(server: string, action: string): string {
@@ -60,6 +58,7 @@ describe('nova instance-action-list / instance-action', () => {
   });
 
   it("shows an action to the admin with its events as pprint's text, to the owner without them", () => {
+    expect(w.admin(['stop', 'web-1']).code).toBe(0);
     const rid = requestIdOf('web-1', 'stop');
     const admin = w.admin(['instance-action', 'web-1', rid]);
     expect(admin.code).toBe(0);

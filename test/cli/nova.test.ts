@@ -1,19 +1,18 @@
 // The built `nova` against the embedded cloud on the default world (fixtures/default.json):
 // web-1 (ACTIVE, web-data at /dev/vdb), db-1 (locked), batch-1 (SHUTOFF), worker-1 (PAUSED),
 // cache-1; available new-web-data, big-data, spare.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, tableRows, World } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { build, tableRows, World, worldPerTest } from './helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // eslint-disable-next-line no-control-regex
 const ESC = /\x1b\[/;
 
-let w: World;
-beforeAll(() => {
-  build();
-  w = new World();
-});
-afterAll(() => w.cleanup());
+beforeAll(() => build());
+// every test starts from its own fresh default world (`nova-sim init`), so each passes alone
+// and in any order; the tests of the world's first use make an empty one of their own
+let w!: World;
+worldPerTest((x) => (w = x));
 
 function volumeRow(world: World, name: string): string[] {
   const r = world.nova(['volume-list']);
@@ -24,7 +23,9 @@ function volumeRow(world: World, name: string): string[] {
 
 describe('reading the world', () => {
   it('nova list creates the world on first use and lists servers sorted by name', () => {
-    const r = w.nova(['list']);
+    const fresh = new World();
+    const r = fresh.nova(['list']);
+    fresh.cleanup();
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/created .*state\.json/);
     const rows = tableRows(r.stdout);
@@ -43,7 +44,15 @@ describe('reading the world', () => {
   });
 
   it('the notice is printed only when the world is created', () => {
-    expect(w.nova(['list']).stderr).toBe('');
+    const fresh = new World();
+    try {
+      expect(fresh.nova(['list']).stderr).toMatch(/created .*state\.json/);
+      const again = fresh.nova(['list']);
+      expect(again.code).toBe(0);
+      expect(again.stderr).toBe('');
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('nova show web-1: Property/Value, flavor and image by name, network rows', () => {
@@ -129,19 +138,14 @@ describe('nova volume-update', () => {
   });
 
   it('as demo (a member): 202, the copy and the pivot, then Cinder refuses migrate_volume_completion (admin-only), exit 1', () => {
-    const wd = new World();
-    try {
-      const r = wd.nova(['volume-update', 'web-1', 'web-data', 'new-web-data']);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^ERROR \(Forbidden\): Policy doesn't allow volume_extension:volume_admin_actions:migrate_volume_completion to be performed\. \(HTTP 403\)/m);
-      expect(r.stderr).toContain('real Nova would have failed silently');
-      expect(r.code).toBe(1);
-      // the exception came from the finally branch: nothing rolled back, the volumes stay half-swapped
-      expect(volumeRow(wd, 'web-data')[1]).toBe('detaching');
-      expect(volumeRow(wd, 'new-web-data')[1]).toBe('attaching');
-    } finally {
-      wd.cleanup();
-    }
+    const r = w.nova(['volume-update', 'web-1', 'web-data', 'new-web-data']);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ERROR \(Forbidden\): Policy doesn't allow volume_extension:volume_admin_actions:migrate_volume_completion to be performed\. \(HTTP 403\)/m);
+    expect(r.stderr).toContain('real Nova would have failed silently');
+    expect(r.code).toBe(1);
+    // the exception came from the finally branch: nothing rolled back, the volumes stay half-swapped
+    expect(volumeRow(w, 'web-data')[1]).toBe('detaching');
+    expect(volumeRow(w, 'new-web-data')[1]).toBe('attaching');
   });
 
   it('a SHUTOFF server: 202, then libvirt has no domain after the undefine; the CLI says so (exit 1)', () => {
@@ -156,67 +160,51 @@ describe('nova volume-update', () => {
   });
 
   it('--debug shows keystoneauth REQ/RESP lines and the services\' oslo.log records', () => {
-    const wd = new World();
-    try {
-      const r = wd.nova(['--debug', 'volume-update', 'web-1', 'web-data', 'new-web-data'], { OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' });
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^DEBUG \(session:519\) REQ: curl -g -i -X GET http:\/\/127\.0\.0\.1:8774\/v2\.1 -H "Accept: application\/json" -H "User-Agent: python-novaclient" -H "X-Auth-Token: \{SHA256\}[0-9a-f]{64}"$/m);
-      expect(r.stderr).toMatch(
-        /^DEBUG \(session:519\) REQ: curl -g -i -X PUT http:\/\/127\.0\.0\.1:8774\/v2\.1\/servers\/[0-9a-f-]{36}\/os-volume_attachments\/[0-9a-f-]{36} .*-H "X-OpenStack-Nova-API-Version: 2\.25" -d '\{"volumeAttachment": \{"volumeId": "[0-9a-f-]{36}"\}\}'$/m,
-      );
-      expect(r.stderr).toMatch(/^DEBUG \(session:550\) RESP: \[202\] /m);
-      expect(r.stderr).toMatch(/^DEBUG \(session:582\) RESP BODY: Omitted, Content-Type is set to None\. /m);
-      expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ INFO nova\.compute\.manager \[req-[^\]]+\] \[instance: [0-9a-f-]{36}\] Swapping volume [0-9a-f-]{36} for [0-9a-f-]{36}$/m);
-    } finally {
-      wd.cleanup();
-    }
+    const r = w.nova(['--debug', 'volume-update', 'web-1', 'web-data', 'new-web-data'], { OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^DEBUG \(session:519\) REQ: curl -g -i -X GET http:\/\/127\.0\.0\.1:8774\/v2\.1 -H "Accept: application\/json" -H "User-Agent: python-novaclient" -H "X-Auth-Token: \{SHA256\}[0-9a-f]{64}"$/m);
+    expect(r.stderr).toMatch(
+      /^DEBUG \(session:519\) REQ: curl -g -i -X PUT http:\/\/127\.0\.0\.1:8774\/v2\.1\/servers\/[0-9a-f-]{36}\/os-volume_attachments\/[0-9a-f-]{36} .*-H "X-OpenStack-Nova-API-Version: 2\.25" -d '\{"volumeAttachment": \{"volumeId": "[0-9a-f-]{36}"\}\}'$/m,
+    );
+    expect(r.stderr).toMatch(/^DEBUG \(session:550\) RESP: \[202\] /m);
+    expect(r.stderr).toMatch(/^DEBUG \(session:582\) RESP BODY: Omitted, Content-Type is set to None\. /m);
+    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \d+ INFO nova\.compute\.manager \[req-[^\]]+\] \[instance: [0-9a-f-]{36}\] Swapping volume [0-9a-f-]{36} for [0-9a-f-]{36}$/m);
   });
 
   it('Ctrl-C during the block job cancels it, the swap is rolled back, exit 130', async () => {
-    const wd = new World();
-    try {
-      wd.nova(['list']);
-      const r = await wd.novaInterrupted(['volume-update', 'web-1', 'web-data', 'new-web-data'], /volume-update: (started|copying|ready)/, {
-        OS_USERNAME: 'admin',
-        OS_PROJECT_NAME: 'demo',
-      });
-      expect(r.signalled).toBe(true);
-      expect(r.stderr.endsWith('... terminating nova client\n')).toBe(true);
-      expect(r.code).toBe(130);
-      expect(volumeRow(wd, 'web-data')[1]).toBe('in-use');
-      expect(volumeRow(wd, 'new-web-data')[1]).toBe('available');
-    } finally {
-      wd.cleanup();
-    }
+    const r = await w.novaInterrupted(['volume-update', 'web-1', 'web-data', 'new-web-data'], /volume-update: (started|copying|ready)/, {
+      OS_USERNAME: 'admin',
+      OS_PROJECT_NAME: 'demo',
+    });
+    expect(r.signalled).toBe(true);
+    expect(r.stderr.endsWith('... terminating nova client\n')).toBe(true);
+    expect(r.code).toBe(130);
+    expect(volumeRow(w, 'web-data')[1]).toBe('in-use');
+    expect(volumeRow(w, 'new-web-data')[1]).toBe('available');
   });
 });
 
 describe('other commands', () => {
   it('lock / unlock, stop / start, pause / unpause, suspend / resume change what show says', () => {
-    const w2 = new World();
-    try {
-      const prop = (server: string, key: string): string => Object.fromEntries(tableRows(w2.nova(['show', server]).stdout).slice(1))[key];
-      expect(w2.nova(['lock', 'web-1']).code).toBe(0);
-      expect(prop('web-1', 'locked')).toBe('True');
-      expect(w2.nova(['unlock', 'web-1']).code).toBe(0);
-      const stop = w2.nova(['stop', 'web-1']);
-      expect(stop.stdout).toBe('Request to stop server web-1 has been accepted.\n');
-      expect(prop('web-1', 'status')).toBe('SHUTOFF');
-      expect(w2.nova(['start', 'web-1']).stdout).toBe('Request to start server web-1 has been accepted.\n');
-      expect(prop('web-1', 'status')).toBe('ACTIVE');
-      expect(w2.nova(['pause', 'web-1']).code).toBe(0);
-      expect(prop('web-1', 'status')).toBe('PAUSED');
-      expect(w2.nova(['unpause', 'web-1']).code).toBe(0);
-      expect(w2.nova(['suspend', 'web-1']).code).toBe(0);
-      expect(prop('web-1', 'status')).toBe('SUSPENDED');
-      expect(w2.nova(['resume', 'web-1']).code).toBe(0);
-      expect(prop('web-1', 'status')).toBe('ACTIVE');
-      const rs = w2.admin(['reset-state', 'web-1']);
-      expect(rs.stdout).toBe('Reset state for server web-1 succeeded; new state is error\n');
-      expect(prop('web-1', 'status')).toBe('ERROR');
-    } finally {
-      w2.cleanup();
-    }
+    const prop = (server: string, key: string): string => Object.fromEntries(tableRows(w.nova(['show', server]).stdout).slice(1))[key];
+    expect(w.nova(['lock', 'web-1']).code).toBe(0);
+    expect(prop('web-1', 'locked')).toBe('True');
+    expect(w.nova(['unlock', 'web-1']).code).toBe(0);
+    const stop = w.nova(['stop', 'web-1']);
+    expect(stop.stdout).toBe('Request to stop server web-1 has been accepted.\n');
+    expect(prop('web-1', 'status')).toBe('SHUTOFF');
+    expect(w.nova(['start', 'web-1']).stdout).toBe('Request to start server web-1 has been accepted.\n');
+    expect(prop('web-1', 'status')).toBe('ACTIVE');
+    expect(w.nova(['pause', 'web-1']).code).toBe(0);
+    expect(prop('web-1', 'status')).toBe('PAUSED');
+    expect(w.nova(['unpause', 'web-1']).code).toBe(0);
+    expect(w.nova(['suspend', 'web-1']).code).toBe(0);
+    expect(prop('web-1', 'status')).toBe('SUSPENDED');
+    expect(w.nova(['resume', 'web-1']).code).toBe(0);
+    expect(prop('web-1', 'status')).toBe('ACTIVE');
+    const rs = w.admin(['reset-state', 'web-1']);
+    expect(rs.stdout).toBe('Reset state for server web-1 succeeded; new state is error\n');
+    expect(prop('web-1', 'status')).toBe('ERROR');
   });
 
   it('volume-create / volume-show / volume-delete', () => {
@@ -233,38 +221,28 @@ describe('other commands', () => {
   });
 
   it('volume-attach by name, then volume-detach', () => {
-    const w3 = new World();
-    try {
-      const a = w3.nova(['volume-attach', 'web-1', 'spare']);
-      expect(a.code).toBe(0);
-      const att = Object.fromEntries(tableRows(a.stdout).slice(1));
-      expect(att.device).toMatch(/^\/dev\/vd[c-z]$/);
-      expect(volumeRow(w3, 'spare')[1]).toBe('in-use');
-      const d = w3.nova(['volume-detach', 'web-1', 'spare']);
-      expect(d.stdout + d.stderr).toBe('');
-      expect(d.code).toBe(0);
-      expect(volumeRow(w3, 'spare')[1]).toBe('available');
-    } finally {
-      w3.cleanup();
-    }
+    const a = w.nova(['volume-attach', 'web-1', 'spare']);
+    expect(a.code).toBe(0);
+    const att = Object.fromEntries(tableRows(a.stdout).slice(1));
+    expect(att.device).toMatch(/^\/dev\/vd[c-z]$/);
+    expect(volumeRow(w, 'spare')[1]).toBe('in-use');
+    const d = w.nova(['volume-detach', 'web-1', 'spare']);
+    expect(d.stdout + d.stderr).toBe('');
+    expect(d.code).toBe(0);
+    expect(volumeRow(w, 'spare')[1]).toBe('available');
   });
 
   it('boot prints the new server; delete removes it', () => {
-    const w4 = new World();
-    try {
-      const b = w4.nova(['boot', '--flavor', 'm1.tiny', '--image', 'cirros-0.3.4-x86_64-uec', 'vm-1']);
-      expect(b.code).toBe(0);
-      const props = Object.fromEntries(tableRows(b.stdout).slice(1));
-      expect(props.name).toBe('vm-1');
-      expect(props.adminPass).toBeTruthy();
-      expect(props.flavor).toBe('m1.tiny (1)');
-      const d = w4.nova(['delete', 'vm-1']);
-      expect(d.stdout).toBe('Request to delete server vm-1 has been accepted.\n');
-      const names = tableRows(w4.nova(['list']).stdout).map((c) => c[1]);
-      expect(names).not.toContain('vm-1');
-    } finally {
-      w4.cleanup();
-    }
+    const b = w.nova(['boot', '--flavor', 'm1.tiny', '--image', 'cirros-0.3.4-x86_64-uec', 'vm-1']);
+    expect(b.code).toBe(0);
+    const props = Object.fromEntries(tableRows(b.stdout).slice(1));
+    expect(props.name).toBe('vm-1');
+    expect(props.adminPass).toBeTruthy();
+    expect(props.flavor).toBe('m1.tiny (1)');
+    const d = w.nova(['delete', 'vm-1']);
+    expect(d.stdout).toBe('Request to delete server vm-1 has been accepted.\n');
+    const names = tableRows(w.nova(['list']).stdout).map((c) => c[1]);
+    expect(names).not.toContain('vm-1');
   });
 });
 

@@ -247,34 +247,52 @@ for (const doc of DOCS) {
   if (!blocks.length) continue;
 
   describe(`${doc}: its examples, in order, on a fresh world`, () => {
-    let sh: Shell;
-    beforeAll(() => {
-      build();
-      sh = new Shell();
+    // A block runs on the world the blocks before it left, as a reader's shell would. Run in
+    // order, each block follows the previous one in the same shell; run alone or shuffled, a
+    // block replays the blocks before it (checking them as well) on a fresh shell first.
+    let sh: Shell | null = null;
+    let ran = -1; // the index of the last block run in sh
+    const freshShell = (): Shell => {
+      sh?.cleanup();
+      const fresh = new Shell();
+      sh = fresh;
+      ran = -1;
       if (doc !== 'README.md') {
-        const r = sh.run('nova-sim init');
+        const r = fresh.run('nova-sim init');
         if (r.code !== 0) throw new Error(`nova-sim init failed: ${r.out}`);
       }
-    });
+      return fresh;
+    };
+    const runBlock = (shell: Shell, k: number): void => {
+      const block = blocks[k];
+      for (const step of block.steps) {
+        if (step.run === null) continue;
+        const r = shell.run(step.run);
+        const where = `${doc}:${step.line}: ${step.shown}`;
+        expect(r.code, `${where}\nexit ${r.code}, output:\n${r.out}`).toBe(step.expectExit);
+        if (step.expected) {
+          const missing = missingLine(step.expected, r.out);
+          expect(missing, `${where}\nthe line shown is not in the output:\n  ${missing}\noutput:\n${r.out}`).toBeNull();
+        }
+      }
+      if (doc === 'README.md' && k === 0) {
+        // "created on first use under ~/.local/state/novasim/"
+        expect(existsSync(shell.statePath), `${shell.statePath} after the README's first command`).toBe(true);
+      }
+      ran = k;
+    };
+    beforeAll(() => build());
     afterAll(() => sh?.cleanup());
 
-    for (const block of blocks) {
+    blocks.forEach((block, k) => {
       it(`the ${block.lang} block at ${doc}:${block.line}`, () => {
-        for (const step of block.steps) {
-          if (step.run === null) continue;
-          const r = sh.run(step.run);
-          const where = `${doc}:${step.line}: ${step.shown}`;
-          expect(r.code, `${where}\nexit ${r.code}, output:\n${r.out}`).toBe(step.expectExit);
-          if (step.expected) {
-            const missing = missingLine(step.expected, r.out);
-            expect(missing, `${where}\nthe line shown is not in the output:\n  ${missing}\noutput:\n${r.out}`).toBeNull();
-          }
+        let shell = sh;
+        if (shell === null || ran !== k - 1) {
+          shell = freshShell();
+          for (let j = 0; j < k; j++) runBlock(shell, j);
         }
-        if (doc === 'README.md' && block.line === blocks[0].line) {
-          // "created on first use under ~/.local/state/novasim/"
-          expect(existsSync(sh.statePath), `${sh.statePath} after the README's first command`).toBe(true);
-        }
+        runBlock(shell, k);
       }, 180_000);
-    }
+    });
   });
 }

@@ -1,15 +1,13 @@
 // `nova --trace`, `--trace-file`, `--trace-format` as a user runs them (the built bin/nova).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, World } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { build, World, worldPerTest } from './helpers.js';
 
-let w: World;
-beforeAll(() => {
-  build();
-  w = new World();
-});
-afterAll(() => w.cleanup());
+beforeAll(() => build());
+// a fresh default world for each test: each passes alone and in any order
+let w!: World;
+worldPerTest((x) => (w = x));
 
 describe('nova --trace', () => {
   it('prints the call chain on stderr as the request runs, apart from the progress lines', () => {
@@ -49,6 +47,8 @@ describe('nova --trace', () => {
   });
 
   it('--trace-file with --trace-format json writes one span per step', () => {
+    // the first swap of web-1's vdb, untraced; the traced one swaps it back
+    expect(w.admin(['volume-update', 'web-1', 'web-data', 'new-web-data']).code).toBe(0);
     const file = join(w.dir, 'swap.json');
     const r = w.admin(['--trace-file', file, 'volume-update', 'web-1', 'new-web-data', 'web-data']);
     // Mitaka's second swap of the same disk fails on nova-compute (the serial still names the first volume)

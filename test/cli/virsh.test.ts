@@ -55,12 +55,13 @@ describe('nova-sim virsh', () => {
     });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     const run = (args: string[]) =>
-      new Promise<string>((res) => {
+      new Promise<{ out: string; err: string }>((res) => {
         const c = spawn(process.execPath, [NOVA_SIM, ...args, '--state', w.state], { env: w.env() });
         let out = '';
+        let err = '';
         c.stdout.on('data', (x: Buffer) => (out += x.toString()));
-        c.stderr.on('data', (x: Buffer) => (out += x.toString()));
-        c.on('close', () => res(out));
+        c.stderr.on('data', (x: Buffer) => (err += x.toString()));
+        c.on('close', () => res({ out, err }));
       });
     // READY reaches the state file at once; the pivot waits for the driver's next 0.5 s
     // poll. Once the state shows a ready mirror, the host process is frozen (SIGSTOP) so a
@@ -77,8 +78,14 @@ describe('nova-sim virsh', () => {
     }
     expect(ready).toBe(true);
     await freezeOutsideLock(child, w.state);
-    let xml: string, job: string, info: string, other: string;
+    let xml, job, info, other, saved;
     try {
+      // what the state holds while the process is frozen: the mirror record and the journal
+      const st = JSON.parse(readFileSync(w.state, 'utf8'));
+      saved = {
+        mirror: st.libvirt.domains.find((d: { name: string }) => d.name === 'instance-00000001').mirrors.vdb,
+        op: st.operations.find((o: { pid: number }) => o.pid === child.pid),
+      };
       [xml, job, info, other] = await Promise.all([
         run(['virsh', 'dumpxml', 'web-1']),
         run(['virsh', 'qemu-monitor-command', 'web-1', '{"execute":"query-block-jobs"}']),
@@ -89,11 +96,24 @@ describe('nova-sim virsh', () => {
       child.kill('SIGCONT');
     }
     expect(await closed).toBe(0);
-    expect(xml).toMatch(/<mirror type='file' file='[^']*volume-e1d2c3b4-5a6f-4b7c-8d9e-0f1a2b3c4d01' format='raw' job='copy' ready='yes'>/);
-    expect(job).toMatch(/"device": "drive-virtio-disk1", "auto-dismiss": true, "busy": false, "len": (\d+), "offset": \1, "status": "ready"/);
-    expect(info).toBe('\rBlock Copy: [100 %]\n');
+    const { mirror, op } = saved;
+    expect(mirror).toMatchObject({ ready: true, ownerPid: child.pid });
+    expect(op).toMatchObject({ kind: 'swap', pid: child.pid });
+    expect(xml.out).toMatch(/<mirror type='file' file='[^']*volume-e1d2c3b4-5a6f-4b7c-8d9e-0f1a2b3c4d01' format='raw' job='copy' ready='yes'>/);
+    // the job is another process's: only what it saved, under QEMU's names, and whose it is —
+    // nothing of what only its QEMU knows (busy, paused, status, io-status)
+    const reply = JSON.parse(job.out);
+    expect(reply.return).toEqual([{ device: 'drive-virtio-disk1', len: mirror.end, offset: mirror.cur, speed: mirror.bandwidth, ready: true, type: 'mirror' }]);
+    expect(job.out).not.toMatch(/busy|paused|io-status|status/);
+    const note =
+      `Note: the block job on vdb of instance-00000001 is run by process ${child.pid} (swap ${op.id}, step ${op.step}); ` +
+      `shown as that process last saved it at ${mirror.updatedAt} (cur ${mirror.cur}, end ${mirror.end}, ready yes, bandwidth ${mirror.bandwidth} B/s)\n`;
+    expect(job.err).toBe(note);
+    expect(info.err).toBe(`\rBlock Copy: [100 %]${note}`);
+    expect(info.out).toBe('\n');
     // any other command needs the QEMU, which only the host process has
-    expect(other).toBe(
+    expect(other.out).toBe('');
+    expect(other.err).toBe(
       `ERROR (libvirtError): Requested operation is not valid: the QEMU of instance-00000001 runs in process ${child.pid}; ` +
         'from another process only query-block-jobs is answered (from the persisted job snapshot)\n',
     );

@@ -197,7 +197,7 @@ async function runVirsh(parsed: ParseResult, statePath: string, out: Out, err: O
   if (ns.state) statePath = resolveStatePath(ns.state as string);
   await ensureState(statePath, err);
   const virsh = await import('../virsh.js');
-  let r: { stdout: string; stderr?: string };
+  let r: { stdout: string; stderr?: string; note?: string };
   switch (cmd) {
     case 'list':
       r = virsh.list(statePath, ns.all as boolean);
@@ -216,5 +216,6 @@ async function runVirsh(parsed: ParseResult, statePath: string, out: Out, err: O
   }
   if (r.stderr) err(r.stderr);
   out(r.stdout);
+  if (r.note) err(r.note);
   return 0;
 }

@@ -76,6 +76,15 @@ describe('traced()', () => {
     expect(tracedChain([A, B], () => 'ok')).toBe('ok');
     expect(spans.map((s) => s.name)).toEqual(['A.run()', 'B.call()']);
     expect(spans[1].parent).toBe(spans[0].id);
+    // one call: the inner span says so, the outer one is the function that ran
+    expect(spans.map((s) => s.sameCallAs)).toEqual([undefined, spans[0].id]);
+    expect(JSON.parse(toJson(spans, ['x'])).spans.map((s: { sameCallAs?: number }) => s.sameCallAs)).toEqual([undefined, spans[0].id]);
+  });
+
+  it('traced() spans are functions of their own (no sameCallAs), even nested', () => {
+    const spans = record();
+    traced(A, () => traced(B, () => 1));
+    expect(spans.map((s) => s.sameCallAs)).toEqual([undefined, undefined]);
   });
 
   it('a detached span (a delivered cast) keeps its cause as parent but starts at depth 0', async () => {
