@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CommandError, SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
 import { instanceName, newBdm, newImageBdm } from '../nova/db.js';
-import { imagesDir, instanceDiskPath, isSafeId, volumeImagePath } from '../state/paths.js';
+import { imagesDir, instanceDiskPath, isSafeId, logsDir, volumeImagePath } from '../state/paths.js';
 import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
 import { StateStore as Store } from '../state/store.js';
@@ -199,6 +199,8 @@ function sparseFile(path: string, size: number): number {
 export function materialize(statePath: string, fx: Fixture): State {
   rmSync(join(imagesDir(statePath), 'volumes'), { recursive: true, force: true });
   rmSync(join(imagesDir(statePath), 'instances'), { recursive: true, force: true });
+  // a new world starts with empty logs: the old world's requests are no part of it
+  rmSync(logsDir(statePath), { recursive: true, force: true });
   const now = isoMicros();
   const volumes: Volume[] = [];
   for (const v of fx.volumes) {

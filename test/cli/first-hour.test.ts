@@ -1,0 +1,84 @@
+// Defects a user met in a first hour with the CLI (issue 12 §4): each test failed before its fix.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, NOVA, NOVA_SIM, World } from './helpers.js';
+import { logsDir } from '../../src/state/paths.js';
+
+let w: World;
+beforeAll(() => {
+  build();
+  w = new World();
+  expect(w.sim(['init', '--state', w.state]).code).toBe(0);
+});
+afterAll(() => w.cleanup());
+
+/** run `bin ARGS | CONSUMER` in bash with pipefail; returns the pipeline's output, stderr and codes */
+function pipeline(bin: string, args: string[], consumer: string): { stdout: string; stderr: string; codes: number[] } {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const script = `"$NODE" ${q(bin)} ${args.map(q).join(' ')} 2>"$ERRFILE" | ${consumer}; echo "codes:\${PIPESTATUS[*]}" >&2`;
+  const errFile = join(w.dir, `stderr-${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync('bash', ['-c', script], { env: w.env({ NODE: process.execPath, ERRFILE: errFile, OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' }), encoding: 'utf8' });
+  const codes = /codes:([\d ]+)/.exec(r.stderr)![1].trim().split(' ').map(Number);
+  return { stdout: r.stdout, stderr: readFileSync(errFile, 'utf8'), codes };
+}
+
+describe('piped output', () => {
+  beforeAll(() => {
+    // well over a pipe's 64 KiB: the records of one request, many times over
+    const file = join(logsDir(w.state), 'nova-api.log');
+    expect(w.nova(['list']).code).toBe(0);
+    const lines = readFileSync(file, 'utf8');
+    appendFileSync(file, lines.repeat(Math.ceil(300_000 / lines.length)));
+  });
+
+  it('nova-sim logs into a slow reader: every byte arrives', () => {
+    const whole = w.sim(['logs', '--state', w.state]);
+    expect(whole.code).toBe(0);
+    expect(whole.stdout.length).toBeGreaterThan(200_000);
+    const r = pipeline(NOVA_SIM, ['logs', '--state', w.state], '(sleep 1; wc -c)');
+    expect(r.codes).toEqual([0, 0]);
+    expect(Number(r.stdout.trim())).toBe(Buffer.byteLength(whole.stdout));
+  });
+
+  it('nova-sim logs | head: the first lines, exit 0, no stack trace', () => {
+    const r = pipeline(NOVA_SIM, ['logs', 'nova-api', '--state', w.state], '(sleep 0.3; head -2)');
+    expect(r.stdout.split('\n').length).toBe(3);
+    expect(r.stderr).toBe('');
+    expect(r.codes).toEqual([0, 0]);
+  });
+
+  it('nova-sim logs | grep: the matching lines of the whole log', () => {
+    const whole = w.sim(['logs', 'nova-api', '--state', w.state]);
+    const expected = whole.stdout.split('\n').filter((l) => l.includes('GET /v2.1/servers/detail')).length;
+    expect(expected).toBeGreaterThan(500);
+    const r = pipeline(NOVA_SIM, ['logs', 'nova-api', '--state', w.state], "(sleep 1; grep -c 'GET /v2.1/servers/detail')");
+    expect(Number(r.stdout.trim())).toBe(expected);
+  });
+
+  it('nova --debug list | head: exit 0, no stack trace', () => {
+    const r = pipeline(NOVA, ['--state', w.state, 'list'], '(sleep 0.3; head -1)');
+    expect(r.stdout).toMatch(/^\+-+/);
+    expect(r.stderr).toBe('');
+    expect(r.codes).toEqual([0, 0]);
+  });
+});
+
+describe('nova-sim init --force', () => {
+  it('a new world starts with empty logs', () => {
+    const w2 = new World();
+    try {
+      expect(w2.sim(['init', '--state', w2.state]).code).toBe(0);
+      expect(w2.nova(['list']).code).toBe(0);
+      expect(w2.sim(['logs', '--state', w2.state]).stdout).toMatch(/GET \/v2\.1\/servers\/detail/);
+      const r = w2.sim(['init', '--force', '--state', w2.state]);
+      expect(r.code).toBe(0);
+      const dir = logsDir(w2.state);
+      expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+      expect(w2.sim(['logs', '--state', w2.state])).toMatchObject({ code: 0, stdout: '' });
+    } finally {
+      w2.cleanup();
+    }
+  });
+});
