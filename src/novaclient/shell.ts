@@ -16,6 +16,8 @@ import {
 import { COMMANDS, loadCommand } from './commands/index.js';
 import { CommandError, KeyboardInterrupt } from './exceptions.js';
 import type { CommandDef, Output, ShellContext } from './types.js';
+import type { Timing } from './client.js';
+import { pyFloat } from './pyfmt.js';
 
 /** python-novaclient's version at mitaka-eol */
 export const NOVACLIENT_VERSION = '3.3.3';
@@ -325,6 +327,8 @@ export class NovaShell {
         onInterrupt: (h) => io.setInterruptHandler(h ?? shellHandler),
       };
       const code = (await cmd.run(sh, args)) ?? 0;
+      // OpenStackComputeShell.main: the timings once args.func has returned
+      if (g.timings) io.out(await dumpTimings(cs.api.times));
       // casts the command sent (stop, attach, …) are handled before this process goes away
       const handled = conn.cloud ? await drainCancelling(conn.cloud, () => interrupted > 0) : [];
       if (interrupted && code !== 130) throw new KeyboardInterrupt();
@@ -345,6 +349,14 @@ export class NovaShell {
       trace?.finish();
     }
   }
+}
+
+/** OpenStackComputeShell._dump_timings: url, seconds of each request, then their Total */
+async function dumpTimings(times: Timing[]): Promise<string> {
+  const { renderTable } = await import('./table.js');
+  const rows: [string, number][] = times.map(([url, start, end]) => [url, end - start]);
+  rows.push(['Total', rows.reduce((t, [, s]) => t + s, 0)]);
+  return `${renderTable(['url', 'seconds'], rows.map(([u, s]) => [u, pyFloat(s)]))}\n`;
 }
 
 /** cloud.drain(), cancelling any block job that runs once the user has pressed Ctrl-C */

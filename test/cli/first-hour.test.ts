@@ -82,3 +82,24 @@ describe('nova-sim init --force', () => {
     }
   });
 });
+
+describe('nova --timings', () => {
+  it("prints novaclient's table of each request's time and a Total row after the command's output", () => {
+    const r = w.nova(['--timings', 'list']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const head = lines.findIndex((l) => /^\| url +\| seconds +\|$/.test(l));
+    // the command's own table comes first
+    expect(lines.slice(0, head).join('\n')).toMatch(/\| ID +\| Name +\|/);
+    const rows = lines.slice(head + 2, -1).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trimEnd()));
+    // version discovery (GET of the endpoint, absolute), then the listing (relative), then Total
+    expect(rows.map((c) => c[0])).toEqual([expect.stringMatching(/^GET http:\/\/\S+\/v2\.1$/), 'GET /servers/detail', 'Total']);
+    const secs = rows.map((c) => Number(c[1]));
+    for (const s of secs) expect(s).toBeGreaterThan(0);
+    expect(secs[2]).toBeCloseTo(secs[0] + secs[1], 9);
+  });
+
+  it('without --timings: no table', () => {
+    expect(w.nova(['list']).stdout).not.toMatch(/\| url /);
+  });
+});
