@@ -64,6 +64,8 @@ export class SwapFollower {
   private requestId: string | undefined;
   private pending: CloudEvent[] = [];
   private following = false;
+  /** the last copying line printed off a TTY: the job's time and its 10 % step */
+  private lastCopyLine: { elapsedMs: number; step: number } | null = null;
 
   constructor(
     private readonly cloud: EmbeddedCloud,
@@ -106,9 +108,20 @@ export class SwapFollower {
     switch (ev.type) {
       case 'job':
         switch (ev.phase) {
-          case 'copying':
-            this.setPhase('copying', `${this.title}, ${copyingText(ev.cur, ev.end, ev.bytesCopied, ev.elapsedMs)}`);
+          case 'copying': {
+            const text = `${this.title}, ${copyingText(ev.cur, ev.end, ev.bytesCopied, ev.elapsedMs)}`;
+            // off a TTY a log reader still wants a pulse: a line at every 10 % step or every
+            // 2 s of the job, whichever comes first (the spinner redraws every poll)
+            const step = ev.end > 0 ? Math.floor((ev.cur / ev.end) * 10) : 0;
+            const last = this.lastCopyLine;
+            if (this.phase !== 'copying' || !last || step > last.step || ev.elapsedMs - last.elapsedMs >= 2000) {
+              // setPhase prints the first line of the phase itself
+              if (this.plain && this.phase === 'copying') this.line(`volume-update: copying: ${text}`);
+              this.lastCopyLine = { elapsedMs: ev.elapsedMs, step };
+            }
+            this.setPhase('copying', text);
             break;
+          }
           case 'ready':
             this.setPhase('ready', `mirror of ${ev.disk} in sync, ${humanBytes(ev.bytesCopied)} copied`);
             break;
