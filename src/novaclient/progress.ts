@@ -50,6 +50,16 @@ export function copyingText(cur: number, end: number, bytesCopied: number, elaps
   return `${humanBytes(cur)}/${humanBytes(end)} (${pct}%), ${rate}`;
 }
 
+/**
+ * What novasim adds after a cast nova-compute failed once the API had answered 202: real
+ * Nova says nothing there. The request id is the one the API gave the request (the PUT of a
+ * swap), which every service's log records carry, so the failure can be looked up at once.
+ */
+export function failedAfter202(method: string, requestId: string | undefined): string {
+  const where = requestId ? `nova-compute's log: nova-sim logs --request-id ${requestId}` : "nova-compute's log";
+  return `nova-compute failed the ${method} after the API had answered 202; real Nova would have failed silently (see ${where}, or rerun with --debug).`;
+}
+
 export class SwapFollower {
   private readonly unsubscribe: () => void;
   private readonly plain: boolean;
@@ -218,9 +228,7 @@ export class SwapFollower {
     const err = this.errors[0];
     if (err) {
       const first = `ERROR (${err.errorClass}): ${err.message}`;
-      const hint =
-        'nova-compute failed the swap after the API had answered 202; real Nova would have failed silently ' +
-        "(see nova-compute's log, or rerun with --debug).";
+      const hint = failedAfter202('swap', err.requestId);
       if (spinner && this.paint) {
         spinner.fail(this.paint.red(first));
         this.line(this.paint.dim(hint));

@@ -337,7 +337,8 @@ export class NovaShell {
       const failed = code === 0 ? handled.find((ev) => ev.type === 'compute-error' && ev.method !== 'swap_volume') : undefined;
       if (failed?.type === 'compute-error') {
         io.err(`ERROR (${failed.errorClass}): ${failed.message}\n`);
-        io.err(`nova-compute failed the ${failed.method} after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n`);
+        const { failedAfter202 } = await import('./progress.js');
+        io.err(`${failedAfter202(failed.method, failed.requestId)}\n`);
         return 1;
       }
       return code;

@@ -103,3 +103,28 @@ describe('nova --timings', () => {
     expect(w.nova(['list']).stdout).not.toMatch(/\| url /);
   });
 });
+
+describe('a swap that fails after the 202', () => {
+  it("names the PUT's request id, and nova-sim logs --request-id finds the failure with it", () => {
+    const w3 = new World();
+    try {
+      // a SHUTOFF server: libvirt has no domain to copy on, nova-compute fails after the 202
+      const r = w3.admin(['volume-update', 'batch-1', 'batch-data', 'spare']);
+      expect(r.code).toBe(1);
+      const m = /nova-compute failed the swap after the API had answered 202; real Nova would have failed silently \(see nova-compute's log: nova-sim logs --request-id (req-[0-9a-f-]{36}), or rerun with --debug\)\.\n$/.exec(r.stderr);
+      expect(m).not.toBeNull();
+      const id = m![1];
+      // the same id the API gave the PUT
+      const dbg = w3.admin(['--debug', 'volume-update', 'batch-1', 'batch-data', 'spare']);
+      const put = /PUT call to compute for \S+ used request id (req-[0-9a-f-]+)/.exec(dbg.stderr)![1];
+      expect(dbg.stderr).toContain(`--request-id ${put},`);
+      const logs = w3.sim(['logs', '--request-id', id, '--state', w3.state]);
+      expect(logs.code).toBe(0);
+      expect(logs.stdout).toMatch(new RegExp(`nova-api +\\| .*\\[${id} .*"PUT /v2\\.1/servers/\\S+/os-volume_attachments/\\S+ HTTP/1\\.1" status: 202`));
+      expect(logs.stdout).toMatch(new RegExp(`nova-compute +\\| .*ERROR nova\\.compute\\.manager \\[${id} .*Failed to swap volume`));
+      expect(logs.stdout).not.toContain(put);
+    } finally {
+      w3.cleanup();
+    }
+  });
+});

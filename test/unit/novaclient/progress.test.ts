@@ -61,7 +61,7 @@ describe('volume-update follows nova-compute', () => {
     expect(code).toBe(1);
     expect(io.stderr).toBe(
       "ERROR (libvirtError): Domain not found: no domain with matching uuid '…'\n" +
-        "nova-compute failed the swap after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n",
+        "nova-compute failed the swap after the API had answered 202; real Nova would have failed silently (see nova-compute's log: nova-sim logs --request-id req-00000000-0000-0000-0000-000000000000, or rerun with --debug).\n",
     );
   });
 
