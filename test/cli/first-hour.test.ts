@@ -128,3 +128,23 @@ describe('a swap that fails after the 202', () => {
     }
   });
 });
+
+describe('nova --os-compute-api-version', () => {
+  const fields = (version: string | null): string[] => {
+    const r = w.admin([...(version ? ['--os-compute-api-version', version] : []), 'show', 'web-1']);
+    expect(r.code).toBe(0);
+    return r.stdout.split('\n').filter((l) => l.startsWith('| ')).map((l) => l.slice(2).split(' | ')[0].trim());
+  };
+  it.each([
+    ['2.1', []],
+    ['2.3', ['OS-EXT-SRV-ATTR:hostname']],
+    ['2.9', ['OS-EXT-SRV-ATTR:hostname', 'locked']],
+    ['2.16', ['OS-EXT-SRV-ATTR:hostname', 'host_status', 'locked']],
+    ['2.19', ['OS-EXT-SRV-ATTR:hostname', 'description', 'host_status', 'locked']],
+    [null, ['OS-EXT-SRV-ATTR:hostname', 'description', 'host_status', 'locked']],
+  ] as [string | null, string[]][])('%s: nova show has exactly the later fields that version has', (version, later) => {
+    const f = fields(version);
+    expect(f).toContain('OS-EXT-SRV-ATTR:instance_name');
+    expect(f.filter((k) => ['OS-EXT-SRV-ATTR:hostname', 'locked', 'host_status', 'description'].includes(k)).sort()).toEqual(later);
+  });
+});

@@ -76,13 +76,13 @@ export function serversController(store: StateStore, compute: API): Record<strin
 
   const detail: Action = async (c) => {
     const s = store.read();
-    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx)) });
+    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx, c.version)) });
   };
 
   const show: Action = (c) =>
     expectedErrors([404], c.ctx, async () => {
       const inst = getInstance(compute, c);
-      return jsonResponse(200, { server: serverView(store.read(), inst, c.base, c.ctx) });
+      return jsonResponse(200, { server: serverView(store.read(), inst, c.base, c.ctx, c.version) });
     });
 
   const create: Action = async (c) => {
