@@ -1,9 +1,9 @@
 // Defects a user met in a first hour with the CLI (issue 12 §4): each test failed before its fix.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, NOVA, NOVA_SIM, World } from './helpers.js';
+import { build, NOVA, NOVA_SIM, World, type Result } from './helpers.js';
 import { logsDir } from '../../src/state/paths.js';
 
 let w: World;
@@ -147,4 +147,58 @@ describe('nova --os-compute-api-version', () => {
     expect(f).toContain('OS-EXT-SRV-ATTR:instance_name');
     expect(f.filter((k) => ['OS-EXT-SRV-ATTR:hostname', 'locked', 'host_status', 'description'].includes(k)).sort()).toEqual(later);
   });
+});
+
+describe('nova delete while a swap of the server runs', () => {
+  it('is never lost: the swap fails and rolls back, the failed delete leaves the server in ERROR, a second delete removes it', async () => {
+    const w4 = new World();
+    try {
+      expect(w4.sim(['init', '--state', w4.state]).code).toBe(0);
+      // hold each of the job's target writes 3 s: the copy is surely running when the delete comes
+      expect(w4.sim(['blkdebug', 'web-1', 'vdb', '--delay', 'write_aio=3000', '--state', w4.state]).code).toBe(0);
+      const admin = { OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' };
+      const child = spawn(process.execPath, [NOVA, '--state', w4.state, 'volume-update', 'web-1', 'web-data', 'new-web-data'], { env: w4.env(admin) });
+      let swapErr = '';
+      child.stderr.on('data', (d: Buffer) => (swapErr += d.toString()));
+      const swapCode = new Promise<number | null>((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 200 && !/volume-update: copying: /.test(swapErr); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(swapErr).toMatch(/volume-update: copying: /);
+
+      // Mitaka's swap sets no task_state, so the API accepts the delete (204)
+      const del = await new Promise<Result>((resolve) => {
+        const d = spawn(process.execPath, [NOVA, '--state', w4.state, 'delete', 'web-1'], { env: w4.env(admin) });
+        let stdout = '';
+        let stderr = '';
+        d.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        d.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        d.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(del.stdout).toBe('Request to delete server web-1 has been accepted.\n');
+      // what nova-compute made of it is said, and the exit code says it too
+      expect(del.stderr).toMatch(/nova-compute failed the terminate_instance after the API had answered 202/);
+      expect(del.code).toBe(1);
+
+      // the block job died with the domain: the swap fails and rolls back
+      expect(await swapCode).toBe(1);
+      expect(swapErr).toMatch(/ERROR \(libvirtError\): Domain not found/);
+      expect(swapErr).toMatch(/nova-compute failed the swap after the API had answered 202/);
+      expect(swapErr).not.toMatch(/Swapped volume/);
+
+      // the server did not silently stay as it was: ERROR, as do_terminate_instance leaves it
+      const show = w4.admin(['show', 'web-1']);
+      expect(show.stdout).toMatch(/\| status +\| ERROR +\|/);
+      expect(show.stdout).toMatch(/\| OS-EXT-STS:task_state +\| - +\|/);
+      const vols = w4.nova(['volume-list']).stdout;
+      expect(vols).toMatch(/\| in-use +\| web-data /);
+      expect(vols).toMatch(/\| available +\| new-web-data /);
+
+      // and the delete, asked again, goes through
+      const again = w4.admin(['delete', 'web-1']);
+      expect(again).toMatchObject({ code: 0, stdout: 'Request to delete server web-1 has been accepted.\n' });
+      expect(w4.admin(['list']).stdout).not.toMatch(/web-1/);
+      expect(w4.nova(['volume-list']).stdout).toMatch(/\| available +\| web-data /);
+    } finally {
+      w4.cleanup();
+    }
+  }, 60_000);
 });

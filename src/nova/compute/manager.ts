@@ -297,8 +297,32 @@ export class ComputeManager {
     }
   }
 
-  /** terminate_instance: power off, volumes detached in Cinder, BDMs and instance gone */
+  /** terminate_instance → do_terminate_instance: a delete that _delete_instance cannot
+   * finish leaves the server in ERROR (task_state cleared), where the user sees it and can
+   * delete it again, never silently where it was */
   async terminate_instance(context: RequestContext, instance: Instance): Promise<void> {
+    try {
+      await this._delete_instance(context, instance);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'InstanceNotFound') {
+        LOG.info('Instance disappeared during terminate', { context, instance: instance.uuid });
+        return;
+      }
+      // As we're trying to delete always go to Error if something goes wrong that
+      // _delete_instance can't handle.
+      LOG.exception('Setting instance vm_state to ERROR', err, { context, instance: instance.uuid });
+      await this.store.update((s) => {
+        if (s.nova.instances.some((i) => i.uuid === instance.uuid && !i.deleted)) {
+          updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null });
+        }
+        journalEnd(s, { kind: 'delete', instance: instance.uuid, device: null });
+      });
+      throw err;
+    }
+  }
+
+  /** _delete_instance → _shutdown_instance: power off, volumes detached in Cinder, BDMs and instance gone */
+  private async _delete_instance(context: RequestContext, instance: Instance): Promise<void> {
     await this.driver.destroy(instance);
     const bdms = this.store.read().nova.bdms.filter((b) => b.instanceUuid === instance.uuid);
     const connector = this.driver.get_volume_connector(instance);
