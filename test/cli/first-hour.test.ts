@@ -202,3 +202,22 @@ describe('nova delete while a swap of the server runs', () => {
     }
   }, 60_000);
 });
+
+describe('nova volume-detach of a volume left detaching', () => {
+  it("answers Nova's 400 with Cinder's reason (volumes.py delete() maps InvalidInput to HTTPBadRequest), never a 500", () => {
+    const w5 = new World();
+    try {
+      // a member's swap: Cinder refuses migrate_volume_completion, web-data stays 'detaching'
+      expect(w5.nova(['volume-update', 'web-1', 'web-data', 'new-web-data']).code).toBe(1);
+      expect(w5.nova(['volume-list']).stdout).toMatch(/\| detaching +\| web-data /);
+      const r = w5.admin(['volume-detach', 'web-1', 'web-data']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^ERROR \(BadRequest\): Invalid input received: Invalid volume: Unable to detach volume\. Volume status must be 'in-use' and attach_status must be 'attached' to detach\. \(HTTP 400\) \(Request-ID: req-[0-9a-f-]+\) \(HTTP 400\) \(Request-ID: req-[0-9a-f-]+\)\n$/,
+      );
+      expect(r.stderr).not.toMatch(/Unexpected API Error|HTTP 500/);
+    } finally {
+      w5.cleanup();
+    }
+  });
+});
