@@ -16,7 +16,9 @@ module.exports = function launch(name) {
     source = readFileSync(file, 'utf8');
   } catch {
     process.stderr.write(`ERROR (CommandError): ${file} is missing: run 'npm run build' (npm ci does it)\n`);
-    process.exit(1);
+    // no process.exit(): it could cut the message short on a slow pipe
+    process.exitCode = 1;
+    return undefined;
   }
   let cachedData;
   try {

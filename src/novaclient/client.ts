@@ -64,9 +64,17 @@ function substituteProject(url: string, projectId: string): string {
   return /\/v\d+(\.\d+)?$/.test(bare) ? `${bare}/${projectId}` : bare;
 }
 
+/** utils.record_time: (what, start, end), times in seconds since the epoch */
+export type Timing = [string, number, number];
+
+/** time.time(): seconds, with the sub-millisecond part Python's clock has */
+const now = (): number => (performance.timeOrigin + performance.now()) / 1000;
+
 export class SessionClient {
   readonly endpoints: { compute: string; volumev2: string };
   apiVersion: APIVersion = { major: 2, minor: 0, latest: false };
+  /** SessionClient.times: every request, as "METHOD url" (the url as the manager gave it) */
+  readonly times: Timing[] = [];
 
   constructor(private readonly opts: ClientOptions) {
     this.endpoints = {
@@ -139,7 +147,9 @@ export class SessionClient {
     if (!flags.noVersion && (v.major > 2 || v.minor > 0)) headers['X-OpenStack-Nova-API-Version'] = versionString(v);
     const req: HttpRequest = { method, url, headers, body: data };
     this.logRequest(req);
+    const start = now();
     const resp = await this.opts.transport.request(req);
+    this.times.push([`${method} ${path}`, start, now()]);
     this.logResponse(resp, method, url, service);
     let parsed: unknown = null;
     if (resp.body) {

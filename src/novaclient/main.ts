@@ -2,12 +2,13 @@
 // Kept tiny so that `nova list` only loads what it uses.
 import { embeddedConnector } from './embedded.js';
 import { NovaShell, type ShellIO } from './shell.js';
+import { exitWhenDrained, guardStdio, writeTo } from '../common/stdio.js';
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   let handler: (() => void) | null = null;
   const io: ShellIO = {
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: (t) => writeTo(process.stdout, t),
+    err: (t) => writeTo(process.stderr, t),
     stderrIsTTY: !!process.stderr.isTTY,
     stderrColumns: process.stderr.columns ?? 0,
     env: process.env,
@@ -30,12 +31,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
 }
 
 export async function run(): Promise<void> {
+  guardStdio();
   try {
     process.exitCode = await main();
   } catch (e) {
     process.stderr.write(`ERROR (${e instanceof Error ? e.name : 'Exception'}): ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;
   }
-  // the embedded cloud is closed; don't let a stray timer keep the CLI alive
-  process.exit(process.exitCode);
+  // the embedded cloud is closed; don't let a stray timer keep the CLI alive, but let a
+  // slow reader of a pipe have every byte first
+  await exitWhenDrained(process.exitCode);
 }

@@ -50,6 +50,16 @@ export function copyingText(cur: number, end: number, bytesCopied: number, elaps
   return `${humanBytes(cur)}/${humanBytes(end)} (${pct}%), ${rate}`;
 }
 
+/**
+ * What novasim adds after a cast nova-compute failed once the API had answered 202: real
+ * Nova says nothing there. The request id is the one the API gave the request (the PUT of a
+ * swap), which every service's log records carry, so the failure can be looked up at once.
+ */
+export function failedAfter202(method: string, requestId: string | undefined): string {
+  const where = requestId ? `nova-compute's log: nova-sim logs --request-id ${requestId}` : "nova-compute's log";
+  return `nova-compute failed the ${method} after the API had answered 202; real Nova would have failed silently (see ${where}, or rerun with --debug).`;
+}
+
 export class SwapFollower {
   private readonly unsubscribe: () => void;
   private readonly plain: boolean;
@@ -64,6 +74,8 @@ export class SwapFollower {
   private requestId: string | undefined;
   private pending: CloudEvent[] = [];
   private following = false;
+  /** the last copying line printed off a TTY: the job's time and its 10 % step */
+  private lastCopyLine: { elapsedMs: number; step: number } | null = null;
 
   constructor(
     private readonly cloud: EmbeddedCloud,
@@ -106,9 +118,20 @@ export class SwapFollower {
     switch (ev.type) {
       case 'job':
         switch (ev.phase) {
-          case 'copying':
-            this.setPhase('copying', `${this.title}, ${copyingText(ev.cur, ev.end, ev.bytesCopied, ev.elapsedMs)}`);
+          case 'copying': {
+            const text = `${this.title}, ${copyingText(ev.cur, ev.end, ev.bytesCopied, ev.elapsedMs)}`;
+            // off a TTY a log reader still wants a pulse: a line at every 10 % step or every
+            // 2 s of the job, whichever comes first (the spinner redraws every poll)
+            const step = ev.end > 0 ? Math.floor((ev.cur / ev.end) * 10) : 0;
+            const last = this.lastCopyLine;
+            if (this.phase !== 'copying' || !last || step > last.step || ev.elapsedMs - last.elapsedMs >= 2000) {
+              // setPhase prints the first line of the phase itself
+              if (this.plain && this.phase === 'copying') this.line(`volume-update: copying: ${text}`);
+              this.lastCopyLine = { elapsedMs: ev.elapsedMs, step };
+            }
+            this.setPhase('copying', text);
             break;
+          }
           case 'ready':
             this.setPhase('ready', `mirror of ${ev.disk} in sync, ${humanBytes(ev.bytesCopied)} copied`);
             break;
@@ -205,9 +228,7 @@ export class SwapFollower {
     const err = this.errors[0];
     if (err) {
       const first = `ERROR (${err.errorClass}): ${err.message}`;
-      const hint =
-        'nova-compute failed the swap after the API had answered 202; real Nova would have failed silently ' +
-        "(see nova-compute's log, or rerun with --debug).";
+      const hint = failedAfter202('swap', err.requestId);
       if (spinner && this.paint) {
         spinner.fail(this.paint.red(first));
         this.line(this.paint.dim(hint));

@@ -56,6 +56,17 @@ export function pyRepr(value: unknown): string {
   return String(value);
 }
 
+/** repr() (= str() on Python 3) of a float: shortest digits, 1.0 not 1, 5e-05 not 0.00005 */
+export function pyFloat(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  const abs = Math.abs(x);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    const [m, e] = x.toExponential().split('e');
+    return `${m}e${e[0]}${e.slice(1).padStart(2, '0')}`;
+  }
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
 /** str() of a JSON value */
 export function pyStr(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -102,12 +113,6 @@ function safeRepr(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(safeRepr).join(', ')}]`;
   const keys = Object.keys(v as object).sort(pyCompare);
   return `{${keys.map((k) => `${strRepr(k)}: ${safeRepr((v as Record<string, unknown>)[k])}`).join(', ')}}`;
-}
-
-function pyFloat(n: number): string {
-  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
-  const s = String(n);
-  return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
 /** str.splitlines(keepends=True) */

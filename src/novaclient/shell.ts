@@ -16,6 +16,8 @@ import {
 import { COMMANDS, EXTENSION_COMMANDS, loadCommand } from './commands/index.js';
 import { CommandError, KeyboardInterrupt } from './exceptions.js';
 import type { CommandDef, Output, ShellContext } from './types.js';
+import type { Timing } from './client.js';
+import { pyFloat } from './pyfmt.js';
 
 /** python-novaclient's version at mitaka-eol */
 export const NOVACLIENT_VERSION = '3.3.3';
@@ -379,6 +381,8 @@ export class NovaShell {
         onInterrupt: (h) => io.setInterruptHandler(h ?? shellHandler),
       };
       const code = (await cmd.run(sh, args)) ?? 0;
+      // OpenStackComputeShell.main: the timings once args.func has returned
+      if (g.timings) io.out(await dumpTimings(cs.api.times));
       // casts the command sent (stop, attach, …) are handled before this process goes away
       const handled = conn.cloud ? await drainCancelling(conn.cloud, () => interrupted > 0) : [];
       if (interrupted && code !== 130) throw new KeyboardInterrupt();
@@ -387,7 +391,8 @@ export class NovaShell {
       const failed = code === 0 ? handled.find((ev) => ev.type === 'compute-error' && ev.method !== 'swap_volume') : undefined;
       if (failed?.type === 'compute-error') {
         io.err(`ERROR (${failed.errorClass}): ${failed.message}\n`);
-        io.err(`nova-compute failed the ${failed.method} after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n`);
+        const { failedAfter202 } = await import('./progress.js');
+        io.err(`${failedAfter202(failed.method, failed.requestId)}\n`);
         return 1;
       }
       return code;
@@ -399,6 +404,14 @@ export class NovaShell {
       trace?.finish();
     }
   }
+}
+
+/** OpenStackComputeShell._dump_timings: url, seconds of each request, then their Total */
+async function dumpTimings(times: Timing[]): Promise<string> {
+  const { renderTable } = await import('./table.js');
+  const rows: [string, number][] = times.map(([url, start, end]) => [url, end - start]);
+  rows.push(['Total', rows.reduce((t, [, s]) => t + s, 0)]);
+  return `${renderTable(['url', 'seconds'], rows.map(([u, s]) => [u, pyFloat(s)]))}\n`;
 }
 
 /** cloud.drain(), cancelling any block job that runs once the user has pressed Ctrl-C */

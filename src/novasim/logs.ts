@@ -187,7 +187,7 @@ export async function followLogs(
  */
 export async function logsCommand(
   statePath: string,
-  opts: { services: string[]; requestId: string | null; follow: boolean },
+  opts: { services: string[]; requestId: string | null; follow: boolean; until?: AbortSignal },
   out: (text: string) => void,
 ): Promise<number> {
   const services = checkServices(statePath, opts.services);
@@ -200,6 +200,9 @@ export async function logsCommand(
   const others = process.listeners('SIGINT');
   process.removeAllListeners('SIGINT');
   const stop = (): void => ctl.abort();
+  // the reader of the output went away (`logs -f | grep -m1`): stop as on Ctrl-C
+  if (opts.until?.aborted) return 0;
+  opts.until?.addEventListener('abort', stop);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
@@ -207,6 +210,7 @@ export async function logsCommand(
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
+    opts.until?.removeEventListener('abort', stop);
     for (const l of others) process.on('SIGINT', l as NodeJS.SignalsListener);
   }
   return 0;

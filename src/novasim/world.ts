@@ -9,7 +9,7 @@ import { CommandError, SimError } from '../common/errors.js';
 import { isoMicros, isoSeconds } from '../common/time.js';
 import { dbTimestamp, instanceName, newBdm, newImageBdm } from '../nova/db.js';
 import { CREATE } from '../nova/compute/instance_actions.js';
-import { imagesDir, instanceDiskPath, isSafeId, volumeImagePath } from '../state/paths.js';
+import { imagesDir, instanceDiskPath, isSafeId, logsDir, volumeImagePath } from '../state/paths.js';
 import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
 import { StateStore as Store } from '../state/store.js';
@@ -223,6 +223,8 @@ function createAction(state: State, inst: Instance): void {
 export function materialize(statePath: string, fx: Fixture): State {
   rmSync(join(imagesDir(statePath), 'volumes'), { recursive: true, force: true });
   rmSync(join(imagesDir(statePath), 'instances'), { recursive: true, force: true });
+  // a new world starts with empty logs: the old world's requests are no part of it
+  rmSync(logsDir(statePath), { recursive: true, force: true });
   const now = isoMicros();
   const volumes: Volume[] = [];
   for (const v of fx.volumes) {

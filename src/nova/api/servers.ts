@@ -5,7 +5,7 @@ import { HttpFault, emptyResponse, jsonResponse } from '../../http/wsgi.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance } from '../../state/types.js';
 import type { API } from '../compute/api.js';
-import { FlavorNotFound, ImageNotFound, InstanceInvalidState, InstanceIsLocked, NotFound } from '../exception.js';
+import { FlavorNotFound, ImageNotFound, InstanceInvalidState, InstanceIsLocked, InstanceNotFound, NotFound, NotImplementedErrorPy } from '../exception.js';
 import { vmStatesForStatus } from '../vm-states.js';
 import type { Action, ApiCall } from './controller.js';
 import { create_server, reboot, reset_state, validate } from './schemas.js';
@@ -76,13 +76,13 @@ export function serversController(store: StateStore, compute: API): Record<strin
 
   const detail: Action = async (c) => {
     const s = store.read();
-    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx)) });
+    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx, c.version)) });
   };
 
   const show: Action = (c) =>
     expectedErrors([404], c.ctx, async () => {
       const inst = getInstance(compute, c);
-      return jsonResponse(200, { server: serverView(store.read(), inst, c.base, c.ctx) });
+      return jsonResponse(200, { server: serverView(store.read(), inst, c.base, c.ctx, c.version) });
     });
 
   const create: Action = async (c) => {
@@ -124,6 +124,8 @@ export function serversController(store: StateStore, compute: API): Record<strin
       try {
         await compute.delete(c.ctx, inst);
       } catch (err) {
+        // the instance went between the lookup and the delete's save
+        if (err instanceof InstanceNotFound) throw new HttpFault(404, 'Instance could not be found');
         if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
         if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, 'delete', c.params.id);
         throw err;
@@ -132,13 +134,15 @@ export function serversController(store: StateStore, compute: API): Record<strin
     });
 
   type Verb = (inst: Instance, c: ApiCall) => Promise<void>;
-  const actions: Record<string, { verb: Verb; name: string; admin?: string; codes: number[] }> = {
+  // codes: @expected_errors; racing: the action catches InstanceNotFound (a 404) and
+  // NotImplementedError (raise_feature_not_supported, a 501), as pause_server does
+  const actions: Record<string, { verb: Verb; name: string; admin?: string; codes: number[]; racing?: boolean }> = {
     lock: { verb: (i, c) => compute.lock(c.ctx, i), name: 'lock', codes: [404] },
     unlock: { verb: (i, c) => compute.unlock(c.ctx, i), name: 'unlock', codes: [404] },
     'os-stop': { verb: (i, c) => compute.stop(c.ctx, i), name: 'stop', codes: [404, 409] },
     'os-start': { verb: (i, c) => compute.start(c.ctx, i), name: 'start', codes: [404, 409] },
-    pause: { verb: (i, c) => compute.pause(c.ctx, i), name: 'pause', codes: [404, 409, 501] },
-    unpause: { verb: (i, c) => compute.unpause(c.ctx, i), name: 'unpause', codes: [404, 409, 501] },
+    pause: { verb: (i, c) => compute.pause(c.ctx, i), name: 'pause', codes: [404, 409, 501], racing: true },
+    unpause: { verb: (i, c) => compute.unpause(c.ctx, i), name: 'unpause', codes: [404, 409, 501], racing: true },
     suspend: { verb: (i, c) => compute.suspend(c.ctx, i), name: 'suspend', codes: [404, 409] },
     resume: { verb: (i, c) => compute.resume(c.ctx, i), name: 'resume', codes: [404, 409] },
     // _action_reboot: the type is case-insensitive, SOFT or HARD
@@ -163,16 +167,22 @@ export function serversController(store: StateStore, compute: API): Record<strin
   };
 
   const action: Action = async (c) => {
-    if (!c.body || typeof c.body !== 'object' || Array.isArray(c.body)) throw new HttpFault(400, 'Malformed request body');
+    // wsgi.action_peek: exactly one key names the action, else MalformedRequestBody
+    if (!c.body || typeof c.body !== 'object' || Array.isArray(c.body) || Object.keys(c.body).length !== 1) {
+      throw new HttpFault(400, 'Malformed request body');
+    }
     const key = Object.keys(c.body as object)[0];
-    const a = key && Object.hasOwn(actions, key) ? actions[key] : undefined;
-    if (!a) throw new HttpFault(404, 'There is no such action: ' + String(key));
+    const a = Object.hasOwn(actions, key) ? actions[key] : undefined;
+    // Resource._process_stack: the KeyError of an action nobody registered is a 400
+    if (!a) throw new HttpFault(400, `There is no such action: ${key}`);
     if (a.admin && !c.ctx.isAdmin) throw new HttpFault(403, `Policy doesn't allow ${a.admin} to be performed.`);
     return expectedErrors(a.codes, c.ctx, async () => {
       const inst = getInstance(compute, c);
       try {
         await a.verb(inst, c);
       } catch (err) {
+        if (a.racing && err instanceof InstanceNotFound) throw new HttpFault(404, err.message);
+        if (a.racing && err instanceof NotImplementedErrorPy) throw new HttpFault(501, 'The requested functionality is not supported.');
         if (err instanceof InstanceIsLocked) throw new HttpFault(409, err.message);
         if (err instanceof InstanceInvalidState) throw conflictForInvalidState(err, a.name, c.params.id);
         throw err;

@@ -6,6 +6,16 @@ import type { RequestContext } from '../../common/context.js';
 import type { Flavor, Image, Instance, State } from '../../state/types.js';
 import { instanceName } from '../db.js';
 import { statusFromState } from '../vm-states.js';
+import { cmpVersion, type ApiVersion } from './wsgi.js';
+
+/** api_version_request.is_supported(req, min_version=…) */
+const atLeast = (v: ApiVersion, min: string): boolean => {
+  const [major, minor] = min.split('.').map(Number);
+  return cmpVersion(v, { major, minor }) >= 0;
+};
+
+/** ViewBuilder._progress_statuses: the statuses whose view carries progress */
+const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
 
 export function hostId(inst: Instance): string {
   return inst.host ? createHash('sha224').update(inst.projectId + inst.host).digest('hex') : '';
@@ -19,7 +29,12 @@ function links(base: string, kind: string, id: string): { rel: string; href: str
   ];
 }
 
-export function serverView(state: State, inst: Instance, base: string, ctx: RequestContext): Record<string, unknown> {
+/**
+ * ViewBuilderV21.show plus what the extensions add, at the request's microversion: the
+ * 2.1 fields, delete_on_termination and six more OS-EXT-SRV-ATTR fields from 2.3, locked
+ * from 2.9, host_status (admin) from 2.16, description from 2.19.
+ */
+export function serverView(state: State, inst: Instance, base: string, ctx: RequestContext, version: ApiVersion): Record<string, unknown> {
   const addresses: Record<string, unknown[]> = {};
   for (const [net, addrs] of Object.entries(inst.addresses)) {
     addresses[net] = addrs.map((a) => ({
@@ -31,11 +46,12 @@ export function serverView(state: State, inst: Instance, base: string, ctx: Requ
   }
   const volumes = state.nova.bdms
     .filter((b) => b.instanceUuid === inst.uuid && b.volumeId && b.destinationType === 'volume')
-    .map((b) => ({ id: b.volumeId, delete_on_termination: b.deleteOnTermination }));
+    .map((b) => (atLeast(version, '2.3') ? { id: b.volumeId, delete_on_termination: b.deleteOnTermination } : { id: b.volumeId }));
+  const status = statusFromState(inst.vmState, inst.taskState);
   const view: Record<string, unknown> = {
     id: inst.uuid,
     name: inst.name,
-    status: statusFromState(inst.vmState, inst.taskState),
+    status,
     tenant_id: inst.projectId,
     user_id: inst.userId,
     metadata: inst.metadata,
@@ -59,15 +75,20 @@ export function serverView(state: State, inst: Instance, base: string, ctx: Requ
     'OS-EXT-STS:vm_state': inst.vmState,
     'OS-EXT-STS:power_state': inst.powerState,
     'os-extended-volumes:volumes_attached': volumes,
-    locked: inst.locked,
-    description: null,
-    progress: 0,
   };
+  if (PROGRESS_STATUSES.includes(status)) view.progress = 0;
+  if (atLeast(version, '2.9')) view.locked = inst.locked;
+  if (atLeast(version, '2.19')) view.description = null;
+  // extended_server_attributes: admin only (policy), six more fields from 2.3
   if (ctx.isAdmin) {
     Object.assign(view, {
       'OS-EXT-SRV-ATTR:host': inst.host,
       'OS-EXT-SRV-ATTR:hypervisor_hostname': inst.node,
       'OS-EXT-SRV-ATTR:instance_name': instanceName(inst),
+    });
+  }
+  if (ctx.isAdmin && atLeast(version, '2.3')) {
+    Object.assign(view, {
       'OS-EXT-SRV-ATTR:reservation_id': `r-${inst.uuid.slice(0, 8)}`,
       'OS-EXT-SRV-ATTR:launch_index': 0,
       'OS-EXT-SRV-ATTR:hostname': inst.name.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
@@ -75,9 +96,10 @@ export function serverView(state: State, inst: Instance, base: string, ctx: Requ
       'OS-EXT-SRV-ATTR:ramdisk_id': '',
       'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
       'OS-EXT-SRV-ATTR:user_data': null,
-      host_status: 'UP',
     });
   }
+  // show:host_status is admin_api by default
+  if (ctx.isAdmin && atLeast(version, '2.16')) view.host_status = 'UP';
   return view;
 }
 

@@ -53,8 +53,10 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
   const show: Action = (c) =>
     expectedErrors([404], c.ctx, async () => {
       const inst = getInstance(compute, c, c.params.server_id);
-      const bdm = bdmsByInstance(store.read(), inst.uuid).find((b) => b.volumeId === c.params.id);
-      if (!bdm) throw new HttpFault(404, `Volume ${c.params.id} is not attached to the instance ${c.params.server_id}`);
+      const bdms = bdmsByInstance(store.read(), inst.uuid);
+      if (!bdms.length) throw new HttpFault(404, `Instance ${c.params.server_id} is not attached.`);
+      const bdm = bdms.find((b) => b.volumeId === c.params.id);
+      if (!bdm) throw new HttpFault(404, `volume_id not found: ${c.params.id}`);
       return jsonResponse(200, { volumeAttachment: attachmentView(c.params.id, inst.uuid, bdm.deviceName) });
     });
 
@@ -142,6 +144,7 @@ export function volumeAttachmentController(store: StateStore, compute: API): Rec
         throw err;
       }
       const bdms = bdmsByInstance(store.read(), instance.uuid);
+      if (!bdms.length) throw new HttpFault(404, `Instance ${c.params.server_id} is not attached.`);
       let found = false;
       try {
         for (const bdm of bdms) {

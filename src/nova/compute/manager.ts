@@ -309,17 +309,38 @@ export class ComputeManager {
     }
   }
 
-  /** terminate_instance: power off, volumes detached in Cinder, BDMs and instance gone */
+  /** terminate_instance → do_terminate_instance: a delete that _delete_instance cannot
+   * finish leaves the server in ERROR (task_state cleared), where the user sees it and can
+   * delete it again, never silently where it was */
   async terminate_instance(context: RequestContext, instance: Instance): Promise<void> {
     // @wrap_instance_event: compute_terminate_instance under the request's 'delete' action
     const event = eventName('terminate_instance');
     await this.store.update((s) => eventStart(s, context, event, instance.uuid));
     try {
-      await this.driver.destroy(instance);
+      await this._delete_instance(context, instance, event);
     } catch (err) {
-      await this.store.update((s) => eventFinish(s, context, event, instance.uuid, err));
+      if (err instanceof Error && err.name === 'InstanceNotFound') {
+        LOG.info('Instance disappeared during terminate', { context, instance: instance.uuid });
+        await this.store.update((s) => eventFinish(s, context, event, instance.uuid));
+        return;
+      }
+      // As we're trying to delete always go to Error if something goes wrong that
+      // _delete_instance can't handle.
+      LOG.exception('Setting instance vm_state to ERROR', err, { context, instance: instance.uuid });
+      await this.store.update((s) => {
+        if (s.nova.instances.some((i) => i.uuid === instance.uuid && !i.deleted)) {
+          updateInstance(s, instance.uuid, { vmState: vm_states.ERROR, taskState: null });
+        }
+        journalEnd(s, { kind: 'delete', instance: instance.uuid, device: null });
+        eventFinish(s, context, event, instance.uuid, err);
+      });
       throw err;
     }
+  }
+
+  /** _delete_instance → _shutdown_instance: power off, volumes detached in Cinder, BDMs and instance gone */
+  private async _delete_instance(context: RequestContext, instance: Instance, event: string): Promise<void> {
+    await this.driver.destroy(instance);
     const bdms = this.store.read().nova.bdms.filter((b) => b.instanceUuid === instance.uuid);
     const connector = this.driver.get_volume_connector(instance);
     for (const bdm of bdms) {

@@ -3,6 +3,7 @@
 import { HELP, STATE } from './args.js';
 import { FAULT_POINTS } from '../../common/faults.js';
 import { resolveStatePath } from '../../state/paths.js';
+import { exitWhenDrained, guardStdio, stdoutGone, writeTo } from '../../common/stdio.js';
 import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from '../../novaclient/argparse.js';
 import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './commands.js';
 
@@ -135,7 +136,7 @@ async function loadWorld(): Promise<WorldModule> {
   return (await import('../world.js')) as WorldModule;
 }
 
-export async function simMain(argv: string[], out = (t: string) => void process.stdout.write(t), err = (t: string) => void process.stderr.write(t)): Promise<number> {
+export async function simMain(argv: string[], out = (t: string) => writeTo(process.stdout, t), err = (t: string) => writeTo(process.stderr, t)): Promise<number> {
   try {
     const top = parseKnownArgs(MAIN, argv);
     if (!top.rest || !top.rest.length) {
@@ -156,7 +157,7 @@ export async function simMain(argv: string[], out = (t: string) => void process.
     if (Object.hasOwn(SIM_SUBCOMMANDS, name)) return await runSimCommand(name, parsed, statePath, out, err);
     if (name === 'logs') {
       const { logsCommand } = await import('../logs.js');
-      return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean }, out);
+      return await logsCommand(statePath, { services: ns.services as string[], requestId: ns.request_id as string | null, follow: ns.follow as boolean, until: stdoutGone }, out);
     }
     if (name === 'config') {
       await ensureState(statePath, err);
@@ -227,6 +228,9 @@ export async function simMain(argv: string[], out = (t: string) => void process.
 }
 
 export async function run(): Promise<void> {
+  guardStdio();
+  // a reader that went away ends a guest load run as Ctrl-C does (a follow stops by itself)
+  stdoutGone.addEventListener('abort', () => void interruptCurrent());
   process.on('SIGINT', () => {
     // a guest load run stops its guest and records its writes before exiting
     if (interruptCurrent()) return;
@@ -245,5 +249,5 @@ export async function run(): Promise<void> {
     });
   }
   process.exitCode = await simMain(process.argv.slice(2));
-  process.exit(process.exitCode);
+  await exitWhenDrained(process.exitCode);
 }

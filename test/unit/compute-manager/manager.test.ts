@@ -338,3 +338,22 @@ describe('the RPC dispatcher', () => {
     await expect(manager.dispatch(MEMBER, 'frobnicate', { instance: WEB1 })).rejects.toThrow('Endpoint does not support RPC method frobnicate');
   });
 });
+
+describe('terminate_instance → do_terminate_instance', () => {
+  it("a delete _delete_instance cannot finish: vm_state ERROR, task_state None, 'Setting instance vm_state to ERROR' logged, the error raised", async () => {
+    const { driver, manager, instance } = setup();
+    const gone = Object.assign(new Error("Domain not found: no domain with matching uuid 'x'"), { name: 'libvirtError' });
+    (driver as unknown as { destroy: (i: Instance) => Promise<void> }).destroy = async () => {
+      throw gone;
+    };
+    await store.update((s) => {
+      s.nova.instances.find((i) => i.uuid === WEB1)!.taskState = 'deleting';
+    });
+    expect(await caught(manager.terminate_instance(MEMBER, instance))).toBe(gone);
+    const after = store.read().nova.instances.find((i) => i.uuid === WEB1)!;
+    expect([after.vmState, after.taskState, after.deleted]).toEqual(['error', null, false]);
+    expect(logs.some((r) => r.level === 'ERROR' && r.message.startsWith('Setting instance vm_state to ERROR'))).toBe(true);
+    // nothing of the server was detached in Cinder: its volumes are as they were
+    expect(bdmOf(OLD)).toBeDefined();
+  });
+});

@@ -41,6 +41,8 @@ describe('volume-update follows nova-compute', () => {
     expect(io.stderr).toBe(
       'volume-update: started: nova-compute is swapping data1 -> data2 on web\n' +
         'volume-update: copying: data1 -> data2 on web, 0 B/1.0 GiB (0%), 0 B/s\n' +
+        'volume-update: copying: data1 -> data2 on web, 512.0 MiB/1.0 GiB (50%), 512.0 MiB/s\n' +
+        'volume-update: copying: data1 -> data2 on web, 1.0 GiB/1.0 GiB (100%), 1.0 GiB/s\n' +
         'volume-update: ready: mirror of vdb in sync, 1.0 GiB copied\n' +
         'volume-update: pivot: switching vdb of web to data2\n' +
         'volume-update: done: 1.0 GiB copied\n' +
@@ -59,8 +61,44 @@ describe('volume-update follows nova-compute', () => {
     expect(code).toBe(1);
     expect(io.stderr).toBe(
       "ERROR (libvirtError): Domain not found: no domain with matching uuid '…'\n" +
-        "nova-compute failed the swap after the API had answered 202; real Nova would have failed silently (see nova-compute's log, or rerun with --debug).\n",
+        "nova-compute failed the swap after the API had answered 202; real Nova would have failed silently (see nova-compute's log: nova-sim logs --request-id req-00000000-0000-0000-0000-000000000000, or rerun with --debug).\n",
     );
+  });
+
+  it('off a TTY a long copy prints a copying line every 10 % or every 2 s of the job, whichever comes first', async () => {
+    const cloud = new FakeCloud();
+    const MiB = 1024 * 1024;
+    // polls every 0.5 s: 1 % a poll for 6 s (the 2 s pace wins), then 7 % a poll (the 10 % steps win)
+    const polls: [number, number][] = [];
+    let pct = 0;
+    for (let t = 0; t <= 11000; t += 500) {
+      polls.push([t, pct]);
+      pct = Math.min(100, pct + (t < 6000 ? 1 : 7));
+    }
+    cloud.script = async (c) => {
+      c.emit({ type: 'compute-start', ...base });
+      for (const [t, p] of polls) c.emit({ type: 'job', phase: 'copying', ...disk, cur: p * 10 * MiB, end: 1000 * MiB, bytesCopied: p * 10 * MiB, elapsedMs: t });
+      const done: ComputeEvent = { type: 'compute-done', ...base };
+      c.emit(done);
+      return { handled: [done] };
+    };
+    const { io } = await swap(cloud);
+    const printed = io.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('volume-update: copying: '))
+      .map((l) => Number(/\((\d+)%\)/.exec(l)![1]));
+    const expected: number[] = [];
+    let last: [number, number] | null = null;
+    for (const [t, p] of polls) {
+      if (!last || t - last[0] >= 2000 || Math.floor(p / 10) > Math.floor(last[1] / 10)) {
+        expected.push(p);
+        last = [t, p];
+      }
+    }
+    expect(printed).toEqual(expected);
+    // 0 %, then every 2 s while slow (4, 8 %), then a line per 10 % step
+    expect(printed.slice(0, 4)).toEqual([0, 4, 8, 10]);
+    expect(printed.length).toBeGreaterThan(10);
   });
 
   it('errors of other requests are not ours', async () => {
