@@ -2,6 +2,7 @@
 // options, subcommand dispatch, help, and the one place that turns errors into exit codes
 // ("ERROR: <message>", exit 1). It reaches the same embedded cloud as `nova`, through the
 // same connector, state file and users.
+import { errorLine } from '../common/error-line.js';
 import type { Transport } from '../http/types.js';
 import {
   EarlyExit,
@@ -188,7 +189,9 @@ export class OpenStackCinderShell {
         this.io.err('... terminating cinder client\n');
         return 130;
       }
-      this.io.err(`ERROR: ${e instanceof Error ? e.message : String(e)}\n`);
+      // cinderclient prints the message alone; a bug of ours still says it is one
+      const line = errorLine(e);
+      this.io.err(`ERROR: ${line.internal ? `(${line.cls}) ${line.msg}` : line.msg}\n`);
       return 1;
     }
   }

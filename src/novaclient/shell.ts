@@ -1,6 +1,7 @@
 // novaclient.shell.OpenStackComputeShell: global options, subcommand dispatch, help,
 // version discovery, and the one place that turns errors into exit codes.
 import type { ComputeEvent, EmbeddedCloud } from '../cloud/types.js';
+import { errorLine } from '../common/error-line.js';
 import type { Transport } from '../http/types.js';
 import {
   EarlyExit,
@@ -229,13 +230,6 @@ export interface ShellIO extends Output {
   setInterruptHandler(handler: (() => void) | null): void;
 }
 
-function errorLine(e: unknown): { cls: string; msg: string } {
-  if (e instanceof Error) {
-    const kind = (e as { kind?: unknown }).kind;
-    return { cls: typeof kind === 'string' ? kind : e.name || 'Exception', msg: e.message };
-  }
-  return { cls: 'Exception', msg: String(e) };
-}
 
 export class NovaShell {
   constructor(

@@ -4,6 +4,7 @@ import { HELP, STATE } from './args.js';
 import { FAULT_POINTS } from '../../common/faults.js';
 import { resolveStatePath } from '../../state/paths.js';
 import { exitWhenDrained, guardStdio, stdoutGone, writeTo } from '../../common/stdio.js';
+import { formatErrorLine } from '../../common/error-line.js';
 import { EarlyExit, formatError, formatHelp, parseKnownArgs, UsageError, type ParserSpec } from '../../novaclient/argparse.js';
 import { ensureState, interruptCurrent, runSimCommand, SIM_SUBCOMMANDS } from './commands.js';
 
@@ -221,8 +222,7 @@ export async function simMain(argv: string[], out = (t: string) => writeTo(proce
       out(e.text);
       return 0;
     }
-    const kind = e instanceof Error ? ((e as { kind?: unknown }).kind as string | undefined) ?? e.name : 'Exception';
-    err(`ERROR (${kind}): ${e instanceof Error ? e.message : String(e)}\n`);
+    err(formatErrorLine(e));
     return 1;
   }
 }
