@@ -21,11 +21,10 @@ export const stdoutGone: AbortSignal = gone.signal;
  */
 export function guardStdio(stdout: Stream = process.stdout, stderr: Stream = process.stderr): void {
   for (const s of [stdout, stderr]) {
-    s.on('error', (e: NodeJS.ErrnoException) => {
+    // EPIPE is the usual one; no failure of the terminal is a reason for a stack trace
+    s.on('error', () => {
       closed.add(s);
       if (s === stdout) gone.abort();
-      // EPIPE is the usual one; any other failure of the terminal is no reason for a trace either
-      void e;
     });
   }
 }

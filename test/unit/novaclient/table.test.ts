@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Resource } from '../../../src/novaclient/base.js';
 import { printDict, printList, renderTable } from '../../../src/novaclient/table.js';
-import { pyJson, pyRepr, pyStr } from '../../../src/novaclient/pyfmt.js';
+import { pyFloat, pyJson, pyRepr, pyStr } from '../../../src/novaclient/pyfmt.js';
 
 describe('prettytable layout', () => {
   it('draws the spec\'s example layout (columns as wide as their widest cell)', () => {
@@ -73,5 +73,20 @@ describe('Python formatting', () => {
     expect(pyStr('x')).toBe('x');
     expect(pyRepr(['a', "it's"])).toBe('[\'a\', "it\'s"]');
     expect(pyRepr({ k: 1 })).toBe("{'k': 1}");
+  });
+});
+
+describe('pyFloat: str() of a Python 3 float (the --timings seconds)', () => {
+  it.each([
+    [0.011546134948730469, '0.011546134948730469'],
+    [1, '1.0'],
+    [0, '0.0'],
+    [5e-5, '5e-05'],
+    [1.25e-7, '1.25e-07'],
+    [0.0001, '0.0001'],
+    [12.5, '12.5'],
+    [1e16, '1e+16'],
+  ])('%s → %s', (x, s) => {
+    expect(pyFloat(x)).toBe(s);
   });
 });
