@@ -15,7 +15,8 @@ module.exports = function launch(name) {
   try {
     source = readFileSync(file, 'utf8');
   } catch {
-    process.stderr.write(`ERROR (CommandError): ${file} is missing: run 'npm run build' (npm ci does it)\n`);
+    // (not an "ERROR (…)" line: those come from the CLI itself, which is what is missing)
+    process.stderr.write(`${name}: ${file} is missing: run 'npm run build' (npm ci does it)\n`);
     // no process.exit(): it could cut the message short on a slow pipe
     process.exitCode = 1;
     return undefined;

@@ -6,7 +6,7 @@ import { Router, splitUrl } from '../../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
 import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../../http/limits.js';
 import { HttpFault, faultResponse, httpDate, jsonResponse } from '../../http/wsgi.js';
-import type { StateStore } from '../../state/store.js';
+import { StateCheckError, StateWriteError, type StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
 import { serversController } from './servers.js';
@@ -140,7 +140,16 @@ export function createNovaApi(store: StateStore, compute: API, bus: MessageBus |
       return currentContext.run(ctx, () => finish(res));
     } catch (err) {
       if (err instanceof HttpFault) return finish(faultResponse(err.status, err.explanation));
-      throw err;
+      // the host's own storage failed (a full disk under the state file): not an answer of
+      // the API's; the command reports it as it is, in one line
+      if (err instanceof StateWriteError || err instanceof StateCheckError) throw err;
+      // FaultWrapper._error: anything else is logged with its trace and answered as a 500
+      LOG.exception(`Caught error: ${err instanceof Error ? err.message : String(err)}`, err);
+      if (err instanceof Error && err.stack) LOG.debug(err.stack);
+      return finish(faultResponse(500, FAULT_WRAPPER_500));
     }
   };
 }
+
+/** webob's HTTPInternalServerError explanation, FaultWrapper's answer to an unexpected error */
+export const FAULT_WRAPPER_500 = 'The server has either erred or is incapable of performing the requested operation.';

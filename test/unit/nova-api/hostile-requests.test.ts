@@ -122,3 +122,23 @@ describe('bodies nested thousands deep', () => {
     expect(r.body.badRequest.message).toMatch(/^Invalid input for field\/attribute k\. .* is too long$/);
   });
 });
+
+describe("FaultWrapper: an error no controller expected is nova-api's 500 fault, never a crash of the client", () => {
+  it('a JavaScript error outside any @expected_errors (here: reading the users) answers computeFault 500 and is logged with its trace', async () => {
+    const { FAULT_WRAPPER_500 } = await import('../../../src/nova/api/app.js');
+    const { StateStore } = await import('../../../src/state/store.js');
+    const { vi } = await import('vitest');
+    const spy = vi.spyOn(StateStore.prototype, 'read').mockImplementationOnce(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'users')");
+    });
+    try {
+      const r = await w.nova('GET', '/servers');
+      expect(r.status).toBe(500);
+      expect(r.body).toEqual({ computeFault: { code: 500, message: FAULT_WRAPPER_500 } });
+      expect(r.headers['x-compute-request-id']).toMatch(/^req-/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await w.nova('GET', '/servers')).status).toBe(200);
+  });
+});
