@@ -2,6 +2,7 @@
 // _init_volume_connection, line by line against the seed, with a fake driver and a fake
 // volume API: what is called in which order, the except branch (rollback) and the finally
 // branch (terminate_connection, migrate_volume_completion always), and the BDM update.
+import { actionStart } from '../../../src/nova/db.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -348,6 +349,8 @@ describe('terminate_instance → do_terminate_instance', () => {
     };
     await store.update((s) => {
       s.nova.instances.find((i) => i.uuid === WEB1)!.taskState = 'deleting';
+      // the API's _record_action_start: the delete's action, under which the event is recorded
+      actionStart(s, MEMBER, WEB1, 'delete', 200);
     });
     expect(await caught(manager.terminate_instance(MEMBER, instance))).toBe(gone);
     const after = store.read().nova.instances.find((i) => i.uuid === WEB1)!;

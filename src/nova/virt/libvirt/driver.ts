@@ -257,12 +257,21 @@ export class LibvirtDriver {
 
   /** destroy + cleanup: the domain goes, and so does the instance directory */
   async destroy(instance: Instance): Promise<void> {
+    const gone = (err: unknown): boolean => err instanceof Error && err.name === 'InstanceNotFound';
+    // _destroy: power the guest off (a transient domain, e.g. one a swap undefined, is gone
+    // with it)
     try {
       const guest = this._host.get_guest(instance);
       if (guest.is_active()) await guest._domain.destroy();
+    } catch (err) {
+      if (!gone(err)) throw err;
+    }
+    // cleanup → _undefine_domain: the domain is looked up again; one that is gone is done
+    try {
+      const guest = this._host.get_guest(instance);
       if (guest.has_persistent_configuration()) await guest.delete_configuration();
     } catch (err) {
-      if (!(err instanceof Error && err.name === 'InstanceNotFound')) throw err;
+      if (!gone(err)) throw err;
     }
     rmSync(dirname(instanceDiskPath(this.store.path, instance.uuid)), { recursive: true, force: true });
   }
