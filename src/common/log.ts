@@ -53,7 +53,15 @@ export class Logger {
       instance: extra?.instance,
       exception,
     };
-    for (const s of sinks) s(rec);
+    // a log call never fails its caller (the swap path logs at every step): a sink that
+    // throws is dropped, as Python's logging drops a record a handler cannot emit
+    for (const s of sinks) {
+      try {
+        s(rec);
+      } catch {
+        sinks.delete(s);
+      }
+    }
   }
 
   debug(message: string, extra?: LogExtra): void {

@@ -14,6 +14,7 @@ import { journalBegin, journalEnd, journalStep, type OperationKey } from '../../
 import type { LibvirtDriver } from '../virt/libvirt/driver.js';
 import type { ConnectionInfo } from '../virt/libvirt/volume.js';
 import { power_state, task_states, vm_states } from '../vm-states.js';
+import { InstanceNotFound } from '../exception.js';
 import type { CinderAPI, Connector } from '../volume/cinder.js';
 import { instrument, traceEvent } from '../../trace/tracer.js';
 
@@ -319,7 +320,7 @@ export class ComputeManager {
     try {
       await this._delete_instance(context, instance, event);
     } catch (err) {
-      if (err instanceof Error && err.name === 'InstanceNotFound') {
+      if (err instanceof InstanceNotFound) {
         LOG.info('Instance disappeared during terminate', { context, instance: instance.uuid });
         await this.store.update((s) => eventFinish(s, context, event, instance.uuid));
         return;

@@ -217,7 +217,8 @@ export class LibvirtDriver {
     let guest: Guest;
     try {
       guest = this._host.get_guest(instance);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof InstanceNotFound)) throw err;
       LOG.warning('During detach_volume, instance disappeared.', { instance: instance.uuid });
       return;
     }
@@ -257,7 +258,7 @@ export class LibvirtDriver {
 
   /** destroy + cleanup: the domain goes, and so does the instance directory */
   async destroy(instance: Instance): Promise<void> {
-    const gone = (err: unknown): boolean => err instanceof Error && err.name === 'InstanceNotFound';
+    const gone = (err: unknown): boolean => err instanceof InstanceNotFound;
     // _destroy: power the guest off (a transient domain, e.g. one a swap undefined, is gone
     // with it)
     try {
@@ -405,7 +406,9 @@ export class LibvirtDriver {
       const [state] = this._host.get_guest(instance)._domain.state();
       // virDomainState → nova power_state
       return { 1: power_state.RUNNING, 3: power_state.PAUSED, 5: power_state.SHUTDOWN, 7: power_state.SUSPENDED }[state] ?? power_state.NOSTATE;
-    } catch {
+    } catch (err) {
+      // ComputeManager._get_power_state: an instance libvirt does not know has no state
+      if (!(err instanceof InstanceNotFound)) throw err;
       return power_state.NOSTATE;
     }
   }
