@@ -51,7 +51,7 @@ export function serversController(store: StateStore, compute: API): Record<strin
   function filtered(c: ApiCall): Instance[] {
     const allTenants = isAllTenants(c.query);
     if (allTenants && !c.ctx.isAdmin) throw new HttpFault(403, "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed.");
-    let list = compute.getAll(c.ctx, { allTenants, projectId: c.query.get('tenant_id') ?? c.query.get('project_id') ?? undefined });
+    let list = compute.get_all(c.ctx, { allTenants, projectId: c.query.get('tenant_id') ?? c.query.get('project_id') ?? undefined });
     const name = c.query.get('name');
     if (name !== null) list = filterByName(list, name);
     const status = c.query.get('status');

@@ -115,7 +115,7 @@ export class API {
   }
 
   /** API.get_all with the search options nova-api passes on */
-  getAll(ctx: RequestContext, opts: { allTenants: boolean; projectId?: string }): Instance[] {
+  get_all(ctx: RequestContext, opts: { allTenants: boolean; projectId?: string }): Instance[] {
     const s = this.store.read();
     return s.nova.instances.filter((i) => {
       if (i.deleted) return false;
@@ -138,8 +138,8 @@ export class API {
     if (Math.trunc(newVolume.size) < Math.trunc(oldVolume.size)) {
       throw new InvalidVolume('New volume must be the same size or larger.');
     }
-    this.volumeApi.checkDetach(oldVolume);
-    this.volumeApi.checkAttach(newVolume, instance);
+    this.volumeApi.check_detach(oldVolume);
+    this.volumeApi.check_attach(newVolume, instance);
     // NOTE: Mitaka records no instance action for a swap (Queens added 'swap_volume' with
     // its compute_swap_volume event): `nova instance-action-list` shows nothing of it, and a
     // swap that fails on the host after the 202 leaves no trace there.
@@ -147,7 +147,7 @@ export class API {
     const key = { kind: 'swap', instance: instance.uuid, device: oldVolume.attachments[instance.uuid].mountpoint } as const;
     await this.store.update((s) => journalBegin(s, { ...key, id: ctx.requestId, volumes: [oldVolume.id, newVolume.id], step: 'api.accepted' }));
     try {
-      await this.volumeApi.beginDetaching(ctx, oldVolume.id);
+      await this.volumeApi.begin_detaching(ctx, oldVolume.id);
     } catch (err) {
       // nothing changed yet: the swap is simply refused
       await this.store.update((s) => journalEnd(s, key));
@@ -159,7 +159,7 @@ export class API {
     // NOTE: a failure here leaves the old volume 'detaching' — Mitaka has no rollback
     // outside the try below (the journal entry stays, and the doctor knows it).
     try {
-      await this.volumeApi.reserveVolume(ctx, newVolume.id);
+      await this.volumeApi.reserve_volume(ctx, newVolume.id);
     } catch (err) {
       // another request reserved the new volume first (Cinder's conditional update): the
       // same 400 as begin_detaching's above, where Mitaka let a 500 out. The old volume stays
@@ -172,8 +172,8 @@ export class API {
       this.rpc.swap_volume(ctx, instance, oldVolume.id, newVolume.id);
     } catch (err) {
       traceEvent('except Exception: (save_and_reraise_exception)', () => ({ rollback: 'roll_detaching(old), unreserve_volume(new)' }));
-      await this.volumeApi.rollDetaching(ctx, oldVolume.id);
-      await this.volumeApi.unreserveVolume(ctx, newVolume.id);
+      await this.volumeApi.roll_detaching(ctx, oldVolume.id);
+      await this.volumeApi.unreserve_volume(ctx, newVolume.id);
       await this.store.update((s) => journalEnd(s, key));
       throw err;
     }
@@ -191,8 +191,8 @@ export class API {
     const bdmId = this.store.read().nova.bdms.find((b) => b.instanceUuid === instance.uuid && b.deviceName === dev && b.volumeId === volumeId)?.id;
     try {
       const volume = await this.volumeApi.get(ctx, volumeId);
-      this.volumeApi.checkAttach(volume, instance);
-      await this.volumeApi.reserveVolume(ctx, volumeId);
+      this.volumeApi.check_attach(volume, instance);
+      await this.volumeApi.reserve_volume(ctx, volumeId);
       this.rpc.attach_volume(ctx, instance, bdmId ?? -1);
     } catch (err) {
       // volume_bdm.destroy(): only the reserved row goes, never an existing attachment's
@@ -214,12 +214,12 @@ export class API {
     checkInstanceLock(ctx, instance);
     checkInstanceState(instance, 'detach_volume', { vmState: DETACH_STATES });
     if (volume.attach_status === 'detached') throw new VolumeUnattached(volume.id);
-    this.volumeApi.checkDetach(volume);
+    this.volumeApi.check_detach(volume);
     // novasim: the journal records the detach's intent before its first change
     const key = { kind: 'detach', instance: instance.uuid, device: volume.attachments[instance.uuid]?.mountpoint ?? null } as const;
     await this.store.update((s) => journalBegin(s, { ...key, id: ctx.requestId, volumes: [volume.id], step: 'api.accepted' }));
     try {
-      await this.volumeApi.beginDetaching(ctx, volume.id);
+      await this.volumeApi.begin_detaching(ctx, volume.id);
     } catch (err) {
       await this.store.update((s) => journalEnd(s, key));
       throw err;
@@ -254,32 +254,32 @@ export class API {
 
   async stop(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'stop', { vmState: [vm_states.ACTIVE, vm_states.RESCUED, vm_states.ERROR] }, { taskState: task_states.POWERING_OFF });
-    this.rpc.power_action(ctx, inst, 'stop_instance');
+    this.rpc.stop_instance(ctx, inst);
   }
 
   async start(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'start', { vmState: [vm_states.STOPPED] }, { taskState: task_states.POWERING_ON });
-    this.rpc.power_action(ctx, inst, 'start_instance');
+    this.rpc.start_instance(ctx, inst);
   }
 
   async pause(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'pause', { vmState: [vm_states.ACTIVE, vm_states.RESCUED] }, { taskState: task_states.PAUSING });
-    this.rpc.power_action(ctx, inst, 'pause_instance');
+    this.rpc.pause_instance(ctx, inst);
   }
 
   async unpause(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'unpause', { vmState: [vm_states.PAUSED] }, { taskState: task_states.UNPAUSING });
-    this.rpc.power_action(ctx, inst, 'unpause_instance');
+    this.rpc.unpause_instance(ctx, inst);
   }
 
   async suspend(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'suspend', { vmState: [vm_states.ACTIVE] }, { taskState: task_states.SUSPENDING });
-    this.rpc.power_action(ctx, inst, 'suspend_instance');
+    this.rpc.suspend_instance(ctx, inst);
   }
 
   async resume(ctx: RequestContext, instance: Instance): Promise<void> {
     const inst = await this.startTask(ctx, instance, 'resume', { vmState: [vm_states.SUSPENDED] }, { taskState: task_states.RESUMING });
-    this.rpc.power_action(ctx, inst, 'resume_instance');
+    this.rpc.resume_instance(ctx, inst);
   }
 
   /** API.reboot: @check_instance_lock, then _soft_reboot or _hard_reboot */

@@ -164,8 +164,8 @@ export class ComputeManager {
       } else {
         LOG.exception(`Failed to connect to volume ${newVolumeId} with volume at ${mountpoint}`, err, { context, instance: instance.uuid });
       }
-      await this.volume_api.rollDetaching(context, oldVolumeId);
-      await this.volume_api.unreserveVolume(context, newVolumeId);
+      await this.volume_api.roll_detaching(context, oldVolumeId);
+      await this.volume_api.unreserve_volume(context, newVolumeId);
       throw err;
     } finally {
       traceEvent('finally:', () => ({
@@ -176,10 +176,10 @@ export class ComputeManager {
       const connVolume = failed ? newVolumeId : oldVolumeId;
       if (newCinfo) {
         LOG.debug(`swap_volume: calling Cinder terminate_connection for ${connVolume}`, { context, instance: instance.uuid });
-        await this.volume_api.terminateConnection(context, connVolume, connector);
+        await this.volume_api.terminate_connection(context, connVolume, connector);
       }
       // If Cinder initiated the swap, it will keep the original ID
-      compRet = await this.volume_api.migrateVolumeCompletion(context, oldVolumeId, newVolumeId, failed);
+      compRet = await this.volume_api.migrate_volume_completion(context, oldVolumeId, newVolumeId, failed);
       await this.store.update((s) => journalStep(s, { kind: 'swap', instance: instance.uuid, device: mountpoint }, failed ? 'cinder.rolled-back' : 'cinder.completed'));
       LOG.debug(`swap_volume: Cinder migrate_volume_completion returned: ${pyRepr(compRet)}`, { context, instance: instance.uuid });
     }
@@ -196,7 +196,7 @@ export class ComputeManager {
     bdm: Bdm,
   ): Promise<[ConnectionInfo, ConnectionInfo]> {
     void instance;
-    const newCinfo = (await this.volume_api.initializeConnection(context, newVolumeId, connector)) as unknown as ConnectionInfo;
+    const newCinfo = (await this.volume_api.initialize_connection(context, newVolumeId, connector)) as unknown as ConnectionInfo;
     const oldCinfo = JSON.parse(bdm.connectionInfo ?? 'null') as ConnectionInfo;
     if (oldCinfo && !('serial' in oldCinfo)) oldCinfo.serial = oldVolumeId;
     newCinfo.serial = oldCinfo.serial;
@@ -223,7 +223,7 @@ export class ComputeManager {
     const key: OperationKey = { kind: 'attach', instance: instance.uuid, device: bdm.deviceName };
     let cinfo: ConnectionInfo | null = null;
     try {
-      cinfo = (await this.volume_api.initializeConnection(context, volumeId, connector)) as unknown as ConnectionInfo;
+      cinfo = (await this.volume_api.initialize_connection(context, volumeId, connector)) as unknown as ConnectionInfo;
       if (!('serial' in cinfo)) cinfo.serial = volumeId;
       await this.driver.attach_volume(context, cinfo, instance, bdm.deviceName);
       await this.volume_api.attach(context, volumeId, instance.uuid, bdm.deviceName, instance.host);
@@ -235,8 +235,8 @@ export class ComputeManager {
       });
     } catch (err) {
       LOG.exception(`Failed to attach ${volumeId} at ${bdm.deviceName}`, err, { context, instance: instance.uuid });
-      if (cinfo) await this.volume_api.terminateConnection(context, volumeId, connector);
-      await this.volume_api.unreserveVolume(context, volumeId);
+      if (cinfo) await this.volume_api.terminate_connection(context, volumeId, connector);
+      await this.volume_api.unreserve_volume(context, volumeId);
       await this.store.update((s) => {
         s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
         journalEnd(s, key);
@@ -256,12 +256,12 @@ export class ComputeManager {
       await this.driver.detach_volume(cinfo, instance, bdm.deviceName);
     } catch (err) {
       LOG.exception(`Failed to detach volume ${volumeId} from ${bdm.deviceName}`, err, { context, instance: instance.uuid });
-      await this.volume_api.rollDetaching(context, volumeId);
+      await this.volume_api.roll_detaching(context, volumeId);
       await this.store.update((s) => journalEnd(s, key));
       throw err;
     }
     await this.store.update((s) => journalStep(s, key, 'libvirt.detached'));
-    await this.volume_api.terminateConnection(context, volumeId, connector);
+    await this.volume_api.terminate_connection(context, volumeId, connector);
     const vol = await this.volume_api.get(context, volumeId);
     await this.volume_api.detach(context, volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
     await this.store.update((s) => {
@@ -347,7 +347,7 @@ export class ComputeManager {
     for (const bdm of bdms) {
       if (!bdm.volumeId) continue;
       try {
-        await this.volume_api.terminateConnection(context, bdm.volumeId, connector);
+        await this.volume_api.terminate_connection(context, bdm.volumeId, connector);
         const vol = await this.volume_api.get(context, bdm.volumeId);
         await this.volume_api.detach(context, bdm.volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
       } catch (err) {

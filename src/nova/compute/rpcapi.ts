@@ -51,14 +51,39 @@ export class ComputeAPI {
     this.cast(ctx, instance.host, 'reboot_instance', { instance: instance.uuid, block_device_info: null, reboot_type: rebootType });
   }
 
-  /** stop_instance, start_instance, pause_instance, unpause_instance, suspend_instance, resume_instance */
-  power_action(ctx: RequestContext, instance: Instance, method: string): void {
-    this.cast(ctx, instance.host, method, { instance: instance.uuid });
+  /** ComputeAPI.stop_instance (do_cast=True, clean_shutdown=True) */
+  stop_instance(ctx: RequestContext, instance: Instance, cleanShutdown = true): void {
+    this.cast(ctx, instance.host, 'stop_instance', { instance: instance.uuid, clean_shutdown: cleanShutdown });
+  }
+
+  /** ComputeAPI.start_instance */
+  start_instance(ctx: RequestContext, instance: Instance): void {
+    this.cast(ctx, instance.host, 'start_instance', { instance: instance.uuid });
+  }
+
+  /** ComputeAPI.pause_instance */
+  pause_instance(ctx: RequestContext, instance: Instance): void {
+    this.cast(ctx, instance.host, 'pause_instance', { instance: instance.uuid });
+  }
+
+  /** ComputeAPI.unpause_instance */
+  unpause_instance(ctx: RequestContext, instance: Instance): void {
+    this.cast(ctx, instance.host, 'unpause_instance', { instance: instance.uuid });
+  }
+
+  /** ComputeAPI.suspend_instance */
+  suspend_instance(ctx: RequestContext, instance: Instance): void {
+    this.cast(ctx, instance.host, 'suspend_instance', { instance: instance.uuid });
+  }
+
+  /** ComputeAPI.resume_instance */
+  resume_instance(ctx: RequestContext, instance: Instance): void {
+    this.cast(ctx, instance.host, 'resume_instance', { instance: instance.uuid });
   }
 }
 
 // --trace: the RPC API's methods (each prepares the client and casts or calls)
-for (const m of ['swap_volume', 'reserve_block_device_name', 'attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'power_action', 'reboot_instance'] as const) {
+for (const m of ['swap_volume', 'reserve_block_device_name', 'attach_volume', 'detach_volume', 'build_and_run_instance', 'terminate_instance', 'reboot_instance', 'stop_instance', 'start_instance', 'pause_instance', 'unpause_instance', 'suspend_instance', 'resume_instance'] as const) {
   instrument(
     ComputeAPI.prototype,
     m,

@@ -108,7 +108,7 @@ export class CinderAPI {
   }
 
   /** API.check_attach */
-  checkAttach(volume: NovaVolume, instance?: { uuid: string; availabilityZone: string }, crossAzAttach = true): void {
+  check_attach(volume: NovaVolume, instance?: { uuid: string; availabilityZone: string }, crossAzAttach = true): void {
     if (volume.status !== 'available') {
       throw new InvalidVolume(`volume '${volume.id}' status must be 'available'. Currently in '${volume.status}'`);
     }
@@ -121,21 +121,21 @@ export class CinderAPI {
   }
 
   /** API.check_detach */
-  checkDetach(volume: NovaVolume): void {
+  check_detach(volume: NovaVolume): void {
     if (volume.status === 'available') throw new InvalidVolume(`volume ${volume.id} already detached`);
     if (volume.attach_status === 'detached') throw new InvalidVolume('Volume must be attached in order to detach.');
   }
 
-  reserveVolume(ctx: RequestContext, volumeId: string): Promise<unknown> {
+  reserve_volume(ctx: RequestContext, volumeId: string): Promise<unknown> {
     return this.action(ctx, volumeId, 'os-reserve');
   }
-  unreserveVolume(ctx: RequestContext, volumeId: string): Promise<unknown> {
+  unreserve_volume(ctx: RequestContext, volumeId: string): Promise<unknown> {
     return this.action(ctx, volumeId, 'os-unreserve');
   }
-  beginDetaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
+  begin_detaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
     return this.action(ctx, volumeId, 'os-begin_detaching');
   }
-  rollDetaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
+  roll_detaching(ctx: RequestContext, volumeId: string): Promise<unknown> {
     return this.action(ctx, volumeId, 'os-roll_detaching');
   }
   attach(ctx: RequestContext, volumeId: string, instanceUuid: string, mountpoint: string, hostName: string): Promise<unknown> {
@@ -145,7 +145,7 @@ export class CinderAPI {
     return this.action(ctx, volumeId, 'os-detach', { attachment_id: attachmentId });
   }
 
-  async initializeConnection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<Record<string, unknown>> {
+  async initialize_connection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<Record<string, unknown>> {
     const body = (await this.action(ctx, volumeId, 'os-initialize_connection', { connector })) as {
       connection_info: Record<string, unknown>;
     };
@@ -154,11 +154,11 @@ export class CinderAPI {
     return info;
   }
 
-  terminateConnection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<unknown> {
+  terminate_connection(ctx: RequestContext, volumeId: string, connector: Connector): Promise<unknown> {
     return this.action(ctx, volumeId, 'os-terminate_connection', { connector });
   }
 
-  async migrateVolumeCompletion(ctx: RequestContext, oldVolumeId: string, newVolumeId: string, error: boolean): Promise<{ save_volume_id: string }> {
+  async migrate_volume_completion(ctx: RequestContext, oldVolumeId: string, newVolumeId: string, error: boolean): Promise<{ save_volume_id: string }> {
     const body = (await this.action(ctx, oldVolumeId, 'os-migrate_volume_completion', {
       new_volume: newVolumeId,
       error,
@@ -184,20 +184,20 @@ instrument(CinderAPI.prototype, 'get', { name: 'API.get()', ...NOVA_CINDER }, (_
   size: v.size,
 }));
 const volumeOf = (v: NovaVolume) => ({ volume_id: v.id, status: v.status, attach_status: v.attach_status });
-instrument(CinderAPI.prototype, 'checkAttach', { name: 'API.check_attach()', ...NOVA_CINDER }, (v: NovaVolume, instance?: { uuid: string }) => ({
+instrument(CinderAPI.prototype, 'check_attach', { name: 'API.check_attach()', ...NOVA_CINDER }, (v: NovaVolume, instance?: { uuid: string }) => ({
   ...volumeOf(v),
   ...(instance ? { instance: instance.uuid } : {}),
 }));
-instrument(CinderAPI.prototype, 'checkDetach', { name: 'API.check_detach()', ...NOVA_CINDER }, (v: NovaVolume) => volumeOf(v));
+instrument(CinderAPI.prototype, 'check_detach', { name: 'API.check_detach()', ...NOVA_CINDER }, (v: NovaVolume) => volumeOf(v));
 const ACTIONS = {
-  reserveVolume: 'reserve_volume',
-  unreserveVolume: 'unreserve_volume',
-  beginDetaching: 'begin_detaching',
-  rollDetaching: 'roll_detaching',
+  reserve_volume: 'reserve_volume',
+  unreserve_volume: 'unreserve_volume',
+  begin_detaching: 'begin_detaching',
+  roll_detaching: 'roll_detaching',
   attach: 'attach',
   detach: 'detach',
-  initializeConnection: 'initialize_connection',
-  terminateConnection: 'terminate_connection',
+  initialize_connection: 'initialize_connection',
+  terminate_connection: 'terminate_connection',
 } as const;
 for (const [method, upstream] of Object.entries(ACTIONS)) {
   instrument(
@@ -207,16 +207,16 @@ for (const [method, upstream] of Object.entries(ACTIONS)) {
     (_c: RequestContext, volumeId: string, ...rest: unknown[]) => ({
       volume_id: volumeId,
       ...(method === 'attach' ? { instance_uuid: rest[0], mountpoint: rest[1] } : {}),
-      ...(method === 'initializeConnection' || method === 'terminateConnection' ? { connector_host: (rest[0] as Connector).host } : {}),
+      ...(method === 'initialize_connection' || method === 'terminate_connection' ? { connector_host: (rest[0] as Connector).host } : {}),
     }),
-    method === 'initializeConnection'
+    method === 'initialize_connection'
       ? (info: Record<string, unknown>) => ({ driver_volume_type: info.driver_volume_type, device_path: (info.data as { device_path?: string } | undefined)?.device_path })
       : () => undefined,
   );
 }
 instrument(
   CinderAPI.prototype,
-  'migrateVolumeCompletion',
+  'migrate_volume_completion',
   { name: 'API.migrate_volume_completion()', ...NOVA_CINDER },
   (_c: RequestContext, oldVolumeId: string, newVolumeId: string, error: boolean) => ({ old_volume_id: oldVolumeId, new_volume_id: newVolumeId, error }),
 );

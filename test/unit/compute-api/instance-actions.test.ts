@@ -33,7 +33,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'novasim-actions-api-'));
   await initWorld(join(dir, 'state.json'), 'default', false);
   store = new StateStore(join(dir, 'state.json'));
-  rpc = { power_action: vi.fn(), terminate_instance: vi.fn(), build_and_run_instance: vi.fn(), reserve_block_device_name: vi.fn() };
+  rpc = { stop_instance: vi.fn(), start_instance: vi.fn(), pause_instance: vi.fn(), unpause_instance: vi.fn(), suspend_instance: vi.fn(), resume_instance: vi.fn(), terminate_instance: vi.fn(), build_and_run_instance: vi.fn(), reserve_block_device_name: vi.fn() };
   api = new API(store, {} as CinderAPI, rpc as unknown as ComputeRpcAPI);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ describe('compute API: the actions Mitaka records', () => {
     expect(create.action).toBe('create');
     expect(latest).toMatchObject({ action: 'stop', requestId: 'req-stop', userId: 'admin-user', projectId: 'demo-project', message: null, finishTime: null, events: [] });
     expect(latest.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000000$/);
-    expect(rpc.power_action).toHaveBeenCalledOnce();
+    expect(rpc.stop_instance).toHaveBeenCalledOnce();
   });
 
   it('each of start, pause, unpause, suspend, resume and delete records its own name', async () => {

@@ -81,20 +81,20 @@ class FakeVolumeApi {
     this.rec('get', ctx, id);
     return { id, size: this.sizes[id] };
   }
-  async initializeConnection(ctx: RequestContext, id: string, connector: Connector) {
+  async initialize_connection(ctx: RequestContext, id: string, connector: Connector) {
     this.rec('initialize_connection', ctx, id);
     return { driver_volume_type: 'local', data: { device_path: volumeImagePath(store.path, id), volume_id: id }, connector };
   }
-  async terminateConnection(ctx: RequestContext, id: string, _c: Connector) {
+  async terminate_connection(ctx: RequestContext, id: string, _c: Connector) {
     this.rec('terminate_connection', ctx, id);
   }
-  async rollDetaching(ctx: RequestContext, id: string) {
+  async roll_detaching(ctx: RequestContext, id: string) {
     this.rec('roll_detaching', ctx, id);
   }
-  async unreserveVolume(ctx: RequestContext, id: string) {
+  async unreserve_volume(ctx: RequestContext, id: string) {
     this.rec('unreserve_volume', ctx, id);
   }
-  async migrateVolumeCompletion(ctx: RequestContext, o: string, n: string, error: boolean) {
+  async migrate_volume_completion(ctx: RequestContext, o: string, n: string, error: boolean) {
     this.rec('migrate_volume_completion', ctx, o, n, `error=${error}`);
     return this.completion;
   }
