@@ -21,7 +21,6 @@ import { traced, tracer, type SpanSpec } from '../trace/tracer.js';
 const LOG = getLogger('cinder.api.openstack.wsgi', 'cinder-api');
 const VLOG = getLogger('cinder.volume.manager', 'cinder-volume');
 
-export const CINDER_PORT = 8776;
 
 function errnoNumber(code: string): number {
   return (osConstants.errno as Record<string, number>)[code] ?? 5;

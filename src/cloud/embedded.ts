@@ -8,6 +8,7 @@
 // The cloud is a floor below the simulator: it knows nothing of fixtures, guest workloads,
 // blkdebug rules or `nova-sim doctor`. The simulator hands those in (SimulatorHooks, filled
 // by src/novasim/cloud.ts), so the cloud runs without them too.
+import { CINDER_PORT, NOVA_PORT } from '../http/ports.js';
 import { addLogSink } from '../common/log.js';
 import { fileLogSink } from '../common/log-files.js';
 import { InProcessTransport } from '../http/in-process.js';
@@ -46,8 +47,6 @@ export interface EmbeddedOptions {
 }
 
 const LOOPBACK = '127.0.0.1';
-const NOVA_PORT = 8774;
-const CINDER_PORT = 8776;
 
 /** A service whose WSGI app is built when the first request arrives. */
 function lazy(build: () => Promise<Handler>): Handler {

@@ -19,6 +19,8 @@ export async function runClient(client: string, shell: (io: ShellIO) => Promise<
     err: (t) => writeTo(process.stderr, t),
     stderrIsTTY: !!process.stderr.isTTY,
     stderrColumns: process.stderr.columns ?? 0,
+    // the spinner draws on the same terminal err() writes to, through this one Output
+    stderrTerminal: process.stderr.isTTY ? process.stderr : undefined,
     env: process.env,
     setInterruptHandler: (h) => {
       handler = h;

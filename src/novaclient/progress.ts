@@ -85,7 +85,7 @@ export class SwapFollower {
     private readonly outcome: () => Promise<SwapOutcome> = async () => 'in-between',
   ) {
     // a spinner needs a terminal of known width (ora counts wrapped lines to redraw)
-    this.plain = !!labels.plain || !out.stderrIsTTY || !(out.stderrColumns && out.stderrColumns > 0) || out.env.NO_COLOR !== undefined;
+    this.plain = !!labels.plain || !out.stderrIsTTY || !out.stderrTerminal || !(out.stderrColumns && out.stderrColumns > 0) || out.env.NO_COLOR !== undefined;
     this.unsubscribe = cloud.on((ev) => (this.following ? this.onEvent(ev) : this.pending.push(ev)));
   }
 
@@ -185,7 +185,7 @@ export class SwapFollower {
         importEsm<typeof import('chalk')>('chalk'),
       ]);
       this.paint = { green: chalk.green, red: chalk.red, dim: chalk.dim, yellow: chalk.yellow };
-      this.spinner = ora({ text: `waiting for nova-compute: ${this.title}`, stream: process.stderr, discardStdin: false }).start() as unknown as Spinner;
+      this.spinner = ora({ text: `waiting for nova-compute: ${this.title}`, stream: this.out.stderrTerminal, discardStdin: false }).start() as unknown as Spinner;
     }
     this.following = true;
     for (const ev of this.pending.splice(0)) this.onEvent(ev);

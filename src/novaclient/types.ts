@@ -21,6 +21,8 @@ export interface Output {
   readonly stderrIsTTY: boolean;
   /** terminal width of stderr (0 when unknown: a pty without a size) */
   readonly stderrColumns?: number;
+  /** the terminal behind err(), for a spinner that redraws its line (absent: plain lines) */
+  readonly stderrTerminal?: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
 }
 

@@ -261,30 +261,34 @@ export function traceEvent(name: string, attrs?: () => Attrs): void {
   if (tracer.active) tracer.event(name, attrs ? attrs() : {});
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyArgs = any[];
+/** the names of T's methods (its own, public ones: the compiler checks each name given) */
+type MethodName<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T] & string;
+type Args<F> = F extends (...args: infer A) => unknown ? A : never;
+type Result<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
 
 /**
- * Wraps a method of a class in spans, once, where the class is defined: the upstream
- * function the method models becomes a span whenever tracing is on. `specs` may depend on
- * the arguments (a QMP command is named after its QEMU handler); several specs nest (a
- * python-libvirt binding over the C function it calls). When tracing is off the wrapper is
- * one boolean test and the original call.
+ * Wraps a method of a class (or of an object of functions) in spans, once, where it is
+ * defined: the upstream function the method models becomes a span whenever tracing is on.
+ * The method is named as a key of the object, so the compiler checks it, and `attrs` and
+ * `result` get its own argument and result types. `specs` may depend on the arguments (a QMP
+ * command is named after its QEMU handler); several specs nest (a python-libvirt binding
+ * over the C function it calls). When tracing is off the wrapper is one boolean test and the
+ * original call.
  */
-export function instrument(
-  proto: object,
-  method: string,
-  specs: SpanSpec | readonly SpanSpec[] | ((...args: AnyArgs) => SpanSpec),
-  attrs?: (this: AnyArgs[number], ...args: AnyArgs) => Attrs,
-  result?: (r: AnyArgs[number]) => unknown,
+export function instrument<T extends object, K extends MethodName<T>>(
+  proto: T,
+  method: K,
+  specs: SpanSpec | readonly SpanSpec[] | ((...args: Args<T[K]>) => SpanSpec),
+  attrs?: (this: T, ...args: Args<T[K]>) => Attrs,
+  result?: (r: Result<T[K]>) => unknown,
 ): void {
-  const target = proto as Record<string, (...args: AnyArgs) => unknown>;
+  const target = proto as unknown as Record<string, (this: T, ...args: Args<T[K]>) => unknown>;
   const orig = target[method];
   if (typeof orig !== 'function') throw new Error(`instrument: no method ${method}`);
-  const wrapped = function (this: unknown, ...args: AnyArgs): unknown {
+  const wrapped = function (this: T, ...args: Args<T[K]>): unknown {
     if (!tracer.active) return orig.apply(this, args);
     const list = typeof specs === 'function' ? [specs(...args)] : Array.isArray(specs) ? (specs as readonly SpanSpec[]) : [specs as SpanSpec];
-    return tracedChain(list, () => orig.apply(this, args), attrs ? () => attrs.apply(this, args) : undefined, result);
+    return tracedChain(list, () => orig.apply(this, args), attrs ? () => attrs.apply(this, args) : undefined, result as ((r: unknown) => unknown) | undefined);
   };
   Object.defineProperty(wrapped, 'name', { value: orig.name });
   target[method] = wrapped;

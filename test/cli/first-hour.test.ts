@@ -225,3 +225,25 @@ describe('nova volume-detach of a volume left detaching', () => {
     }
   });
 });
+
+describe('volume-update on a terminal: the spinner draws through the shell\'s one Output', () => {
+  it('a pty of known width gets ora\'s spinner (redrawn lines, the cursor hidden and shown again) ending in the summary', () => {
+    const w6 = new World();
+    try {
+      expect(w6.sim(['init', '--state', w6.state]).code).toBe(0);
+      const cmd = `stty cols 100; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(NOVA)} --state ${JSON.stringify(w6.state)} volume-update web-1 web-data new-web-data`;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: w6.env({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo', TERM: 'xterm' }), encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      // ora hides the cursor, rewrites its line in place (\r or CSI 1G, then erase) and shows the cursor again
+      expect(r.stdout).toContain('\u001b[?25l');
+      expect(r.stdout).toMatch(/\u001b\[1G\u001b\[0K/);
+      expect(r.stdout).toContain('\u001b[?25h');
+      expect(r.stdout).toContain('waiting for nova-compute: web-data -> new-web-data on web-1');
+      expect(r.stdout).toMatch(/Swapped volume web-data -> new-web-data on web-1: copied 7\.0 MiB \(7344128 bytes\) in [\d.]+ s/);
+      // no plain progress lines on a terminal
+      expect(r.stdout).not.toContain('volume-update: started:');
+    } finally {
+      w6.cleanup();
+    }
+  }, 30_000);
+});

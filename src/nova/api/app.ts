@@ -28,7 +28,6 @@ import { traced } from '../../trace/tracer.js';
 
 const LOG = getLogger('nova.osapi_compute.wsgi.server', 'nova-api');
 
-export const NOVA_PORT = 8774;
 
 function versionDoc(origin: string): Record<string, unknown> {
   return {

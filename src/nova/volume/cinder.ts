@@ -46,7 +46,8 @@ export class CinderAPI {
     private readonly endpoint: string,
   ) {}
 
-  private async request(ctx: RequestContext, method: string, path: string, body?: unknown): Promise<unknown> {
+  /** HTTPClient.request: every call above goes through here (public only so --trace can wrap it) */
+  async request(ctx: RequestContext, method: string, path: string, body?: unknown): Promise<unknown> {
     const url = `${this.endpoint}/v2/${ctx.projectId}${path}`;
     const res = await this.transport.request({
       method,
@@ -189,31 +190,21 @@ instrument(CinderAPI.prototype, 'check_attach', { name: 'API.check_attach()', ..
   ...(instance ? { instance: instance.uuid } : {}),
 }));
 instrument(CinderAPI.prototype, 'check_detach', { name: 'API.check_detach()', ...NOVA_CINDER }, (v: NovaVolume) => volumeOf(v));
-const ACTIONS = {
-  reserve_volume: 'reserve_volume',
-  unreserve_volume: 'unreserve_volume',
-  begin_detaching: 'begin_detaching',
-  roll_detaching: 'roll_detaching',
-  attach: 'attach',
-  detach: 'detach',
-  initialize_connection: 'initialize_connection',
-  terminate_connection: 'terminate_connection',
-} as const;
-for (const [method, upstream] of Object.entries(ACTIONS)) {
-  instrument(
-    CinderAPI.prototype,
-    method,
-    { name: `API.${upstream}()`, ...NOVA_CINDER },
-    (_c: RequestContext, volumeId: string, ...rest: unknown[]) => ({
-      volume_id: volumeId,
-      ...(method === 'attach' ? { instance_uuid: rest[0], mountpoint: rest[1] } : {}),
-      ...(method === 'initialize_connection' || method === 'terminate_connection' ? { connector_host: (rest[0] as Connector).host } : {}),
-    }),
-    method === 'initialize_connection'
-      ? (info: Record<string, unknown>) => ({ driver_volume_type: info.driver_volume_type, device_path: (info.data as { device_path?: string } | undefined)?.device_path })
-      : () => undefined,
-  );
+/** the attributes of a span of one of the volume actions: the volume, and what identifies the call */
+const actionAttrs =
+  (method: string) =>
+  (_c: RequestContext, volumeId: string, ...rest: unknown[]) => ({
+    volume_id: volumeId,
+    ...(method === 'attach' ? { instance_uuid: rest[0], mountpoint: rest[1] } : {}),
+    ...(method === 'initialize_connection' || method === 'terminate_connection' ? { connector_host: (rest[0] as Connector).host } : {}),
+  });
+for (const method of ['reserve_volume', 'unreserve_volume', 'begin_detaching', 'roll_detaching', 'attach', 'detach', 'terminate_connection'] as const) {
+  instrument(CinderAPI.prototype, method, { name: `API.${method}()`, ...NOVA_CINDER }, actionAttrs(method), () => undefined);
 }
+instrument(CinderAPI.prototype, 'initialize_connection', { name: 'API.initialize_connection()', ...NOVA_CINDER }, actionAttrs('initialize_connection'), (info) => ({
+  driver_volume_type: info.driver_volume_type,
+  device_path: (info.data as { device_path?: string } | undefined)?.device_path,
+}));
 instrument(
   CinderAPI.prototype,
   'migrate_volume_completion',
