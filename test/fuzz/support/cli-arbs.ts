@@ -176,14 +176,14 @@ export async function novaCommands(): Promise<Cmd[]> {
 
 /** a commander command's options and arguments as the ParserSpec the generators read */
 export function specOfCommand(cmd: Command): ParserSpec {
-  const args: ArgSpec[] = [{ flags: ['-h', '--help'], dest: 'help', action: 'help' }];
+  const args: ArgSpec[] = [{ flags: ['-h', '--help'], dest: 'help', action: 'help', help: '' }];
   for (const o of cmd.options) {
     const flags = [o.short, o.long].filter((f): f is string => !!f);
     const metavar = /[<[].*[>\]]/.exec(o.flags)?.[0];
-    args.push({ flags, dest: o.attributeName(), metavar, action: o.required || o.optional ? 'store' : 'store_true' });
+    args.push({ flags, dest: o.attributeName(), metavar, action: o.required || o.optional ? 'store' : 'store_true', help: o.description });
   }
   for (const a of cmd.registeredArguments) {
-    args.push({ dest: a.name(), metavar: `<${a.name()}>`, nargs: a.variadic ? (a.required ? '+' : '*') : a.required ? undefined : '?' });
+    args.push({ dest: a.name(), metavar: `<${a.name()}>`, nargs: a.variadic ? (a.required ? '+' : '*') : a.required ? undefined : '?', help: a.description });
   }
   return { prog: commandPath(cmd), args };
 }
