@@ -8,7 +8,7 @@
 // domain's QEMU next (`nova volume-update`, `nova-sim guest-load --run`): libvirt's QEMU
 // host arms them when it starts the QEMU (src/qemu/blkdebug.ts, from QemuHost in src/libvirt/qemu-host.ts), and a
 // rule's count counts within that QEMU. Nothing here writes to the terminal; the nova-sim shell
-// (shell/main.ts) prints. Every input is checked before the state is touched.
+// (shell/commands/) prints. Every input is checked before the state is touched.
 import { CommandError } from '../common/errors.js';
 import { instanceName } from '../nova/db.js';
 import { times } from '../qemu/blkdebug.js';

@@ -8,7 +8,7 @@
 // HTTP 500 (src/cinder/faults.ts), the message bus drops the cast (src/rpc/bus.ts), the
 // volume driver raises os-brick's error (src/nova/virt/libvirt/volume.ts), libvirtd raises
 // libvirtError (src/libvirt/faults.ts), the state's writer gets ENOSPC/EIO/a short write
-// (src/state/store.ts). Nothing here writes to the terminal; the nova-sim shell (shell/main.ts) prints.
+// (src/state/store.ts). Nothing here writes to the terminal; the nova-sim shell (shell/commands/) prints.
 import { armFaults, FAULT_POINTS, isFaultPoint, type FaultPoint, type FaultRule } from '../common/faults.js';
 import { times as timesText } from '../qemu/blkdebug.js';
 import { CINDER_GENERIC_500 } from '../cinder/faults.js';

@@ -1,7 +1,7 @@
 // Guest workloads of the embedded world: their settings live in the state (guestLoads),
 // they run inside whichever host process runs the domain's QEMU (nova volume-update, or
 // `nova-sim guest-load --run`), and `--verify` replays them against the image the disk
-// uses now. Nothing here writes to the terminal; the nova-sim shell (shell/main.ts) prints.
+// uses now. Nothing here writes to the terminal; the nova-sim shell (shell/commands/) prints.
 //
 // One process at a time hosts a domain's guest. A host process that starts the domain's
 // QEMU while a `guest-load --run` process runs the guest asks it to hand over (SIGUSR2):

@@ -2,7 +2,7 @@
 // /var/log/nova/nova-compute.log. Each service writes <state>.images/logs/<service>.log in
 // oslo.log's layout (src/common/log-files.ts, rotated to <file>.1 at 1 MiB); this reads
 // them back, merges several services by time, keeps the records of one request, and
-// follows them as they grow. Nothing here writes to the terminal; the nova-sim shell (shell/main.ts) prints.
+// follows them as they grow. Nothing here writes to the terminal; the nova-sim shell (shell/commands/) prints.
 import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandError } from '../common/errors.js';

@@ -92,7 +92,7 @@ describe('nova-sim blkdebug: the rules', () => {
       expect(sim('blkdebug', ...args), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: `ERROR (CommandError): ${message}\n` });
     }
     expect(sim('blkdebug')).toMatchObject({ code: 2, stdout: '' });
-    expect(sim('blkdebug').stderr).toContain('error: the following arguments are required: <server>');
+    expect(sim('blkdebug').stderr).toBe("Usage: nova-sim blkdebug [options] <server> [disk]\nerror: missing required argument 'server'\nTry 'nova-sim blkdebug --help' for more information.\n");
     expect(sim('blkdebug', 'web-1', 'vdb', 'extra').code).toBe(2);
     expect(readFileSync(w.state, 'utf8')).toBe(before);
   });

@@ -1,6 +1,6 @@
 // Property-based fuzzing of the arguments of every `nova` and `nova-sim` subcommand, run in
 // this process against a default world (reset before each case). Properties: exit code in
-// {0, 1, 2}; one error at most (`ERROR (X): …`, or argparse's usage + `error:`); no
+// {0, 1, 2}; one error at most (`ERROR (X): …`, or the parser's usage + `error:`); no
 // JavaScript error in the output; the state file's bytes unchanged when the command
 // failed. test/fuzz/binary-sample.test.ts checks a sample on the real binaries.
 import { rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,30 @@ function allArgs(cmd: Cmd, v: string): string[] {
   return argv;
 }
 
+describe('the commands fuzzed', () => {
+  it("nova-sim's are read from its commander program: every subcommand, virsh's each, with their options and arguments", () => {
+    expect(sim.map((c) => c.words.join(' ')).sort()).toEqual(
+      ['init', 'volume-path', 'logs', 'config', 'blkdebug', 'doctor', 'fault', 'guest-load', 'virsh', 'virsh list', 'virsh domblklist', 'virsh dumpxml', 'virsh blockjob', 'virsh qemu-monitor-command'].sort(),
+    );
+    const spec = (words: string) => (sim.find((c) => c.words.join(' ') === words) as Cmd).spec;
+    expect(spec('guest-load').args.map((a) => [a.flags?.join(',') ?? a.dest, a.metavar ?? null, a.action ?? null, a.nargs ?? null])).toEqual([
+      ['-h,--help', null, 'help', null],
+      ['--disk', '<dev>', 'store', null],
+      ['--rate', '<bytes/s>', 'store', null],
+      ['--seed', '<seed>', 'store', null],
+      ['--block-sizes', '<sizes>', 'store', null],
+      ['--region', '<offset:length>', 'store', null],
+      ['--count', '<writes>', 'store', null],
+      ['--off', null, 'store_true', null],
+      ['--verify', null, 'store_true', null],
+      ['--run', '<seconds>', 'store', null],
+      ['server', '<server>', null, null],
+    ]);
+    expect(spec('logs').args.find((a) => !a.flags)).toMatchObject({ dest: 'service', nargs: '*' });
+    expect(spec('blkdebug').args.filter((a) => !a.flags).map((a) => a.nargs ?? null)).toEqual([null, '?']);
+  });
+});
+
 describe("Object.prototype's names are names like any other", () => {
   // nova-sim looked its subcommands up in plain objects: `nova-sim constructor` found
   // Object's constructor and died with "TypeError: spec.args is not iterable"
@@ -54,7 +78,8 @@ describe("Object.prototype's names are names like any other", () => {
         const r = await runCliCase(world, { ...c, argv: [...c.argv], user: 'admin' });
         expect(r.problems, r.repro).toEqual([]);
         expect(r.outcome?.code, r.repro).toBe(2);
-        expect(r.outcome?.stderr, r.repro).toContain(`invalid choice: '${name}'`);
+        // argparse's words in nova, commander's in nova-sim
+        expect(r.outcome?.stderr, r.repro).toContain(c.tool === 'nova' ? `invalid choice: '${name}'` : `unknown command '${name}'`);
       }
       const help = await runCliCase(world, { tool: 'nova', argv: ['help', name], user: 'admin' });
       expect(help.outcome?.stderr).toBe(`ERROR (CommandError): '${name}' is not a valid subcommand\n`);

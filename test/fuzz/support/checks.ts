@@ -39,12 +39,12 @@ export function leaks(text: string): string[] {
   });
 }
 
-/** a novaclient error line (`ERROR (Class): …`) or argparse's `error: …` after the usage */
+/** a novaclient error line (`ERROR (Class): …`) or the parser's `error: …` after the usage */
 const ERROR_LINE = /^(?:ERROR \(\w[\w.]*\): |error: )/;
 
 /**
- * Exit code in {0, 1, 2}; one error at most: exit 2 is argparse's usage + `error:` line (+ the
- * "Try … for more information." hint novaclient adds), exit 1 is exactly one `ERROR (X): …`
+ * Exit code in {0, 1, 2}; one error at most: exit 2 is the parser's usage + `error:` line (+ the
+ * "Try … for more information." hint), exit 1 is exactly one `ERROR (X): …`
  * line (a failed swap's one explanatory line after it is allowed) or, for a checker
  * (`findings`: nova-sim doctor), its report on stdout; exit 0 has none; no JavaScript in
  * the output.
@@ -56,7 +56,8 @@ export function checkOutcome(o: Outcome, opts: { allowed?: number[]; findings?: 
   const errLines = o.stderr.split('\n').filter((l) => ERROR_LINE.test(l));
   if (errLines.length > 1) problems.push(`${errLines.length} error lines on stderr: ${errLines.map((l) => l.slice(0, 120)).join(' | ')}`);
   if (o.code === 2) {
-    if (!/^usage: /.test(o.stderr)) problems.push(`exit 2 without argparse's usage: ${o.stderr.slice(0, 200)}`);
+    // argparse's `usage: …` (nova, cinder) or commander's `Usage: …` (nova-sim)
+    if (!/^usage: /i.test(o.stderr)) problems.push(`exit 2 without a usage line: ${o.stderr.slice(0, 200)}`);
     if (!errLines.some((l) => l.startsWith('error: '))) problems.push(`exit 2 without an 'error:' line: ${o.stderr.slice(0, 200)}`);
   }
   // a checker (nova-sim doctor) exits 1 when it found something, its report on stdout

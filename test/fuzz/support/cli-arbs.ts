@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import type { ArgSpec, ParserSpec } from '../../../src/novaclient/argparse.js';
 import { COMMANDS, loadCommand } from '../../../src/novaclient/commands/index.js';
 import { commandSpec, globalSpec } from '../../../src/novaclient/shell.js';
-import { VIRSH_COMMANDS } from '../../../src/novasim/shell/commands.js';
-import { SUBCOMMANDS } from '../../../src/novasim/shell/main.js';
+import type { Command } from 'commander';
+import { commandPath, simProgram } from '../../../src/novasim/shell/program.js';
 import { JS_LEAKS } from './checks.js';
 
 /** Object.prototype's names: a lookup table that is a plain object answers to them */
@@ -174,13 +174,32 @@ export async function novaCommands(): Promise<Cmd[]> {
   return out;
 }
 
-/** every nova-sim subcommand's parser, virsh's commands each on their own */
+/** a commander command's options and arguments as the ParserSpec the generators read */
+export function specOfCommand(cmd: Command): ParserSpec {
+  const args: ArgSpec[] = [{ flags: ['-h', '--help'], dest: 'help', action: 'help', help: '' }];
+  for (const o of cmd.options) {
+    const flags = [o.short, o.long].filter((f): f is string => !!f);
+    const metavar = /[<[].*[>\]]/.exec(o.flags)?.[0];
+    args.push({ flags, dest: o.attributeName(), metavar, action: o.required || o.optional ? 'store' : 'store_true', help: o.description });
+  }
+  for (const a of cmd.registeredArguments) {
+    args.push({ dest: a.name(), metavar: `<${a.name()}>`, nargs: a.variadic ? (a.required ? '+' : '*') : a.required ? undefined : '?', help: a.description });
+  }
+  return { prog: commandPath(cmd), args };
+}
+
+/** every nova-sim subcommand's parser, virsh's commands each on their own (read from the
+ * commander program itself, so a command added later is fuzzed too) */
 export function simCommands(): Cmd[] {
   const out: Cmd[] = [];
-  for (const [name, spec] of Object.entries(SUBCOMMANDS)) {
-    if (name === 'virsh') for (const [v, vspec] of Object.entries(VIRSH_COMMANDS)) out.push({ words: ['virsh', v], spec: vspec });
-    out.push({ words: [name], spec });
-  }
+  const program = simProgram({ out: () => undefined, err: () => undefined, statePath: () => '', code: 0 });
+  const walk = (cmd: Command, words: string[]): void => {
+    for (const sub of cmd.commands) {
+      walk(sub, [...words, sub.name()]);
+      out.push({ words: [...words, sub.name()], spec: specOfCommand(sub) });
+    }
+  };
+  walk(program, []);
   return out;
 }
 

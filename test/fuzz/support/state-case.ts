@@ -6,7 +6,7 @@
 // a state the command wrote keeps unique ids and its counters ahead of them.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUBCOMMANDS } from '../../../src/novasim/shell/main.js';
+import { simCommands } from './cli-arbs.js';
 import { checkOutcome, checkStateKept, shellQuote, type Outcome } from './checks.js';
 import { isChecker, partlyDone, readable, type CaseResult } from './cli-case.js';
 import { fuzzEnv, novaInProcess, simInProcess } from './run.js';
@@ -25,7 +25,7 @@ function canaryBytes(): Buffer {
 
 /** the commands of the state campaign, with nova-sim doctor once it exists */
 export function stateCommands(): StateCommand[] {
-  const extra: StateCommand[] = Object.hasOwn(SUBCOMMANDS, 'doctor')
+  const extra: StateCommand[] = simCommands().some((c) => c.words.join(' ') === 'doctor')
     ? [
         { tool: 'nova-sim', argv: ['doctor'], writes: false },
         { tool: 'nova-sim', argv: ['doctor', '--fix'], writes: true },
