@@ -1,8 +1,8 @@
 // cinderclient.utils: find_resource (its own lookup order, not novaclient's) and print_dict
 // (prettytable of str() values, sorted by property). print_list is novaclient's: the two
 // clients share utils.print_list's layout.
-import { isUuidLike, type Resource } from '../novaclient/base.js';
-import { CommandError, NoUniqueMatch, NotFound } from '../novaclient/exceptions.js';
+import { isUuidLike, orNotFound, single, type Resource } from '../novaclient/base.js';
+import { CommandError, NoUniqueMatch } from '../novaclient/exceptions.js';
 import { pyCompare, pyStr } from '../novaclient/pyfmt.js';
 import { renderTable } from '../novaclient/table.js';
 
@@ -19,19 +19,6 @@ export interface Findable<T extends Resource> {
   findByHumanId(value: string): Promise<T[]>;
 }
 
-async function orNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof NotFound) return undefined;
-    throw e;
-  }
-}
-
-function single<T>(matches: T[]): T | undefined {
-  if (matches.length > 1) throw new NoUniqueMatch();
-  return matches[0];
-}
 
 /** utils.find_resource(manager, name_or_id): an integer id, then a UUID, then the name, then
  * the human id — the requests it makes show under --debug */

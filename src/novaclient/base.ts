@@ -73,7 +73,8 @@ export function toSlug(value: string): string {
     .replace(/[-\s]+/g, '-');
 }
 
-async function orNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
+/** a NotFound answer read as "no such resource" */
+export async function orNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
@@ -82,7 +83,8 @@ async function orNotFound<T>(fn: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-function single<T>(matches: T[]): T | undefined {
+/** the one match, or NoUniqueMatch */
+export function single<T>(matches: T[]): T | undefined {
   if (matches.length > 1) throw new NoUniqueMatch();
   return matches[0];
 }

@@ -15,7 +15,7 @@ beforeAll(() => {
 afterAll(() => w.cleanup());
 
 /** run `bin ARGS | CONSUMER` in bash with pipefail; returns the pipeline's output, stderr and codes */
-function pipeline(bin: string, args: string[], consumer: string): { stdout: string; stderr: string; codes: number[] } {
+function pipeline(w: World, bin: string, args: string[], consumer: string): { stdout: string; stderr: string; codes: number[] } {
   const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
   const script = `"$NODE" ${q(bin)} ${args.map(q).join(' ')} 2>"$ERRFILE" | ${consumer}; echo "codes:\${PIPESTATUS[*]}" >&2`;
   const errFile = join(w.dir, `stderr-${Math.random().toString(36).slice(2)}`);
@@ -25,25 +25,30 @@ function pipeline(bin: string, args: string[], consumer: string): { stdout: stri
 }
 
 describe('piped output', () => {
+  // a world of its own: the other tests' commands would add to (and rotate) its big log
+  let w: World;
   beforeAll(() => {
+    w = new World();
+    expect(w.sim(['init', '--state', w.state]).code).toBe(0);
     // well over a pipe's 64 KiB: the records of one request, many times over
     const file = join(logsDir(w.state), 'nova-api.log');
     expect(w.nova(['list']).code).toBe(0);
     const lines = readFileSync(file, 'utf8');
     appendFileSync(file, lines.repeat(Math.ceil(300_000 / lines.length)));
   });
+  afterAll(() => w.cleanup());
 
   it('nova-sim logs into a slow reader: every byte arrives', () => {
     const whole = w.sim(['logs', '--state', w.state]);
     expect(whole.code).toBe(0);
     expect(whole.stdout.length).toBeGreaterThan(200_000);
-    const r = pipeline(NOVA_SIM, ['logs', '--state', w.state], '(sleep 1; wc -c)');
+    const r = pipeline(w, NOVA_SIM, ['logs', '--state', w.state], '(sleep 1; wc -c)');
     expect(r.codes).toEqual([0, 0]);
     expect(Number(r.stdout.trim())).toBe(Buffer.byteLength(whole.stdout));
   });
 
   it('nova-sim logs | head: the first lines, exit 0, no stack trace', () => {
-    const r = pipeline(NOVA_SIM, ['logs', 'nova-api', '--state', w.state], '(sleep 0.3; head -2)');
+    const r = pipeline(w, NOVA_SIM, ['logs', 'nova-api', '--state', w.state], '(sleep 0.3; head -2)');
     expect(r.stdout.split('\n').length).toBe(3);
     expect(r.stderr).toBe('');
     expect(r.codes).toEqual([0, 0]);
@@ -53,12 +58,12 @@ describe('piped output', () => {
     const whole = w.sim(['logs', 'nova-api', '--state', w.state]);
     const expected = whole.stdout.split('\n').filter((l) => l.includes('GET /v2.1/servers/detail')).length;
     expect(expected).toBeGreaterThan(500);
-    const r = pipeline(NOVA_SIM, ['logs', 'nova-api', '--state', w.state], "(sleep 1; grep -c 'GET /v2.1/servers/detail')");
+    const r = pipeline(w, NOVA_SIM, ['logs', 'nova-api', '--state', w.state], "(sleep 1; grep -c 'GET /v2.1/servers/detail')");
     expect(Number(r.stdout.trim())).toBe(expected);
   });
 
   it('nova --debug list | head: exit 0, no stack trace', () => {
-    const r = pipeline(NOVA, ['--state', w.state, 'list'], '(sleep 0.3; head -1)');
+    const r = pipeline(w, NOVA, ['--state', w.state, 'list'], '(sleep 0.3; head -1)');
     expect(r.stdout).toMatch(/^\+-+/);
     expect(r.stderr).toBe('');
     expect(r.codes).toEqual([0, 0]);
