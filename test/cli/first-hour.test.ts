@@ -237,7 +237,10 @@ describe('volume-update on a terminal: the spinner draws through the shell\'s on
     try {
       expect(w6.sim(['init', '--state', w6.state]).code).toBe(0);
       const cmd = `stty cols 100; exec ${JSON.stringify(process.execPath)} ${JSON.stringify(NOVA)} --state ${JSON.stringify(w6.state)} volume-update web-1 web-data new-web-data`;
-      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: w6.env({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo', TERM: 'xterm' }), encoding: 'utf8' });
+      // ora draws only on an interactive terminal: a TTY, TERM not dumb, and no CI variable
+      const env = w6.env({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo', TERM: 'xterm' });
+      delete env.CI;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8' });
       expect(r.status, r.stdout + r.stderr).toBe(0);
       // ora hides the cursor, rewrites its line in place (\r or CSI 1G, then erase) and shows the cursor again
       expect(r.stdout).toContain('\u001b[?25l');
