@@ -141,13 +141,25 @@ export function stateLockHeld(statePath: string): boolean {
  * runner or block job means. Waits until the kernel shows it stopped, then checks the lock;
  * if it was caught holding it, lets it run a moment and tries again.
  */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return 'Tt'.includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    });
+  } catch {
+    return false;
+  }
+}
+
 export async function freezeOutsideLock(child: ChildProcess, statePath: string): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     child.kill('SIGSTOP');
     const t0 = Date.now();
+    // every thread stopped, not just the main one: a flock() running on libuv's pool could
+    // otherwise still take the lock after the check below
     while (Date.now() - t0 < 2000) {
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T') break;
+      if (allThreadsStopped(child.pid!)) break;
       await new Promise((r) => setTimeout(r, 1));
     }
     if (!stateLockHeld(statePath)) return;
