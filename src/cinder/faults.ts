@@ -6,12 +6,12 @@
 // fault's message instead (an exception Cinder marks safe to show).
 import { faultAt, type FaultPoint } from '../common/faults.js';
 import { getLogger } from '../common/log.js';
-import { HttpFault } from '../http/wsgi.js';
+import { HttpFault, WEBOB_500 } from '../http/wsgi.js';
 
 const LOG = getLogger('cinder.api.middleware.fault', 'cinder-api');
 
 /** webob.exc.HTTPInternalServerError's explanation, what FaultWrapper returns for a 500 */
-export const CINDER_GENERIC_500 = 'The server has either erred or is incapable of performing the requested operation.';
+export const CINDER_GENERIC_500 = WEBOB_500;
 
 /** The volume actions Nova calls that a fault can be set at, by their request body's key. */
 export const CINDER_ACTION_POINTS: Readonly<Record<string, FaultPoint>> = {

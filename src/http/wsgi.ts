@@ -57,3 +57,7 @@ export function parseJsonBody(body: string | undefined): unknown {
 export function httpDate(d: Date = new Date()): string {
   return d.toUTCString();
 }
+
+/** webob's HTTPInternalServerError explanation: what Nova's FaultWrapper and Cinder's answer to
+ * an unexpected error */
+export const WEBOB_500 = 'The server has either erred or is incapable of performing the requested operation.';

@@ -5,7 +5,7 @@ import { getLogger } from '../../common/log.js';
 import { Router, splitUrl } from '../../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
 import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../../http/limits.js';
-import { HttpFault, faultResponse, httpDate, jsonResponse } from '../../http/wsgi.js';
+import { HttpFault, WEBOB_500, faultResponse, httpDate, jsonResponse } from '../../http/wsgi.js';
 import { StateCheckError, StateWriteError, type StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
@@ -150,5 +150,5 @@ export function createNovaApi(store: StateStore, compute: API, bus: MessageBus |
   };
 }
 
-/** webob's HTTPInternalServerError explanation, FaultWrapper's answer to an unexpected error */
-export const FAULT_WRAPPER_500 = 'The server has either erred or is incapable of performing the requested operation.';
+/** FaultWrapper's answer to an unexpected error */
+export const FAULT_WRAPPER_500 = WEBOB_500;
