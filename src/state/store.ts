@@ -4,7 +4,7 @@
 // every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
 // disk, an I/O error or a crash at any instant leaves either the old state or the new one,
 // never less.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -44,14 +44,14 @@ export class StateCheckError extends SimError {
 // The lock is loaded on the first write only: a read-only command (nova list, nova show)
 // never pays for it.
 interface WriteLibs {
-  flock: (fd: number, how: 'ex' | 'un', cb: (err: Error | null) => void) => void;
+  flockSync: (fd: number, how: 'exnb' | 'un') => void;
 }
 let writeLibs: Promise<WriteLibs> | null = null;
 function loadWriteLibs(): Promise<WriteLibs> {
   // fs-ext is a CommonJS native addon: required, not imported
   writeLibs ??= Promise.resolve().then(() => {
     const req = createRequire(import.meta.url);
-    return { flock: (req('fs-ext') as { flock: WriteLibs['flock'] }).flock };
+    return { flockSync: (req('fs-ext') as { flockSync: WriteLibs['flockSync'] }).flockSync };
   });
   return writeLibs;
 }
@@ -116,10 +116,85 @@ export function writeFileDurably(path: string, text: string): void {
   }
 }
 
-async function flockAsync(fd: number, how: 'ex' | 'un'): Promise<WriteLibs> {
+/** How long a command waits for another process's hold on the state lock (NOVASIM_LOCK_TIMEOUT, seconds). */
+export function lockTimeoutMs(): number {
+  const raw = process.env.NOVASIM_LOCK_TIMEOUT;
+  const s = raw === undefined || raw === '' ? NaN : Number(raw);
+  return Number.isFinite(s) && s >= 0 ? Math.min(s, 86_400) * 1000 : DEFAULT_LOCK_TIMEOUT_MS;
+}
+/** a save holds the lock for milliseconds; a minute means its holder is stopped or stuck */
+const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+
+/** Another process held the state lock for longer than the lock timeout: nothing was changed. */
+export class StateLockTimeout extends SimError {
+  constructor(
+    readonly path: string,
+    readonly holder: number | null,
+    waitedMs: number,
+  ) {
+    const who = holder === null ? 'another process' : `process ${holder}${describeProcess(holder)}`;
+    super('StateLockTimeout', `${path} is locked by ${who}; gave up after ${formatWait(waitedMs)} (NOVASIM_LOCK_TIMEOUT); nothing was changed`);
+  }
+}
+
+function formatWait(ms: number): string {
+  return `${+(ms / 1000).toFixed(3)} s`;
+}
+
+/** " (stopped)" etc.: the holder's state from /proc, when it tells something useful */
+function describeProcess(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (st === 'T' || st === 't') return ' (stopped)';
+    if (st === 'D') return ' (in uninterruptible I/O)';
+    if (st === 'Z') return ' (a zombie)';
+    return '';
+  } catch {
+    return ' (gone)';
+  }
+}
+
+/** the pid holding an flock on `fd`'s file, from /proc/locks (null when unknown) */
+function lockHolder(fd: number): number | null {
+  try {
+    const st = fstatSync(fd);
+    const inode = String(st.ino);
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      // 1: FLOCK  ADVISORY  WRITE 12345 08:01:123456 0 EOF
+      const f = line.trim().split(/\s+/);
+      if (f[1] !== 'FLOCK' || f.length < 6) continue;
+      if (f[5].split(':')[2] === inode) return Number(f[4]);
+    }
+  } catch {
+    // no /proc: the message says "another process"
+  }
+  return null;
+}
+
+/**
+ * Takes the exclusive lock on `fd`, waiting at most the lock timeout for another holder.
+ * It polls with LOCK_NB rather than blocking in flock(2) on libuv's pool: a blocked flock
+ * cannot be given up, and it would hold one of the pool's four threads meanwhile.
+ */
+async function lockExclusive(fd: number, path: string): Promise<WriteLibs> {
   const libs = await loadWriteLibs();
-  await new Promise<void>((resolve, reject) => libs.flock(fd, how, (err) => (err ? reject(err) : resolve())));
-  return libs;
+  const limit = lockTimeoutMs();
+  const t0 = Date.now();
+  let pause = 1;
+  for (;;) {
+    try {
+      libs.flockSync(fd, 'exnb');
+      return libs;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
+    }
+    const waited = Date.now() - t0;
+    if (waited >= limit) throw new StateLockTimeout(path, lockHolder(fd), limit);
+    await new Promise((r) => setTimeout(r, Math.min(pause, limit - waited)));
+    pause = Math.min(pause * 2, 20);
+  }
 }
 
 /** Serialises this process's own transactions before they queue for the file lock. */
@@ -195,7 +270,7 @@ export class StateStore {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
-        const libs = await flockAsync(fd, 'ex');
+        const libs = await lockExclusive(fd, this.path);
         const state = this.read();
         const result = fn(state);
         this.beforeSave?.(state);
@@ -214,7 +289,7 @@ export class StateStore {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
-        const libs = await flockAsync(fd, 'ex');
+        const libs = await lockExclusive(fd, this.path);
         if (!replace && this.exists()) return false;
         this.write(libs, build());
         return true;
@@ -234,6 +309,11 @@ export class StateStore {
     this.cache = null;
     writeFileDurably(this.path, text);
   }
+}
+
+/** the host's own storage under the state failed or stayed locked: not an answer of any API's */
+export function isHostStateError(err: unknown): err is StateWriteError | StateCheckError | StateLockTimeout {
+  return err instanceof StateWriteError || err instanceof StateCheckError || err instanceof StateLockTimeout;
 }
 
 export function parseState(path: string, text: string): State {

@@ -6,7 +6,7 @@ import { Router, splitUrl } from '../../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../../http/types.js';
 import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../../http/limits.js';
 import { HttpFault, WEBOB_500, faultResponse, httpDate, jsonResponse } from '../../http/wsgi.js';
-import { StateCheckError, StateWriteError, type StateStore } from '../../state/store.js';
+import { isHostStateError, type StateStore } from '../../state/store.js';
 import type { API } from '../compute/api.js';
 import type { Action } from './controller.js';
 import { serversController } from './servers.js';
@@ -141,7 +141,7 @@ export function createNovaApi(store: StateStore, compute: API, bus: MessageBus |
       if (err instanceof HttpFault) return finish(faultResponse(err.status, err.explanation));
       // the host's own storage failed (a full disk under the state file): not an answer of
       // the API's; the command reports it as it is, in one line
-      if (err instanceof StateWriteError || err instanceof StateCheckError) throw err;
+      if (isHostStateError(err)) throw err;
       // FaultWrapper._error: anything else is logged with its trace and answered as a 500
       LOG.exception(`Caught error: ${err instanceof Error ? err.message : String(err)}`, err);
       if (err instanceof Error && err.stack) LOG.debug(err.stack);

@@ -5,7 +5,7 @@ import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
 import { HttpFault } from '../../http/wsgi.js';
 import { NovaException } from '../exception.js';
-import { StateCheckError, StateWriteError } from '../../state/store.js';
+import { isHostStateError } from '../../state/store.js';
 
 const LOG = getLogger('nova.api.openstack.extensions', 'nova-api');
 
@@ -52,7 +52,7 @@ export async function expectedErrors<T>(codes: number[], ctx: RequestContext, fn
   } catch (err) {
     // the host's own storage failed (a full disk under the state file): not an answer of
     // the API's — the command reports it as it is, in one line
-    if (err instanceof StateWriteError || err instanceof StateCheckError) throw err;
+    if (isHostStateError(err)) throw err;
     if (err instanceof HttpFault) {
       if (codes.includes(err.status) || err.status === 403) throw err;
     } else if (err instanceof NovaException && err.code === 403) {
