@@ -136,7 +136,7 @@ describe('nova volume-update while nova-sim guest-load --run hosts the guest', (
 
     const t0 = Date.now();
     const s = swap({ NOVASIM_HANDOVER_TIMEOUT_MS: '1000' });
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(Date.now() - t0, s.stderr).toBeLessThan(10_000);
     expect(s.code).toBe(1);
     expect(s.stderr).toContain(
       `ERROR (libvirtError): operation failed: the guest of web-1 (instance-00000001) is run by process ${child.pid}, ` +

@@ -157,12 +157,18 @@ export async function freezeOutsideLock(child: ChildProcess, statePath: string):
     child.kill('SIGSTOP');
     const t0 = Date.now();
     // every thread stopped, not just the main one: a flock() running on libuv's pool could
-    // otherwise still take the lock after the check below
+    // otherwise still take the lock after the check below; a thread that does not stop in
+    // time (in uninterruptible I/O on a loaded machine) means: try again
+    let stopped = false;
     while (Date.now() - t0 < 2000) {
-      if (allThreadsStopped(child.pid!)) break;
+      if ((stopped = allThreadsStopped(child.pid!))) break;
       await new Promise((r) => setTimeout(r, 1));
     }
-    if (!stateLockHeld(statePath)) return;
+    if (stopped && !stateLockHeld(statePath)) {
+      // and still so a moment later, with every thread still stopped
+      await new Promise((r) => setTimeout(r, 20));
+      if (allThreadsStopped(child.pid!) && !stateLockHeld(statePath)) return;
+    }
     child.kill('SIGCONT');
     await new Promise((r) => setTimeout(r, 5 + attempt));
   }
