@@ -48,6 +48,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** strerror(3) of what listen(2) and bind(2) fail with */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'Address already in use',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EACCES: 'Permission denied',
+};
+
 /** the one-writer lock of a served world: held on <state>.serve.lock while the server lives */
 function takeServeLock(statePath: string): number {
   const fd = openSync(`${statePath}.serve.lock`, 'a');
@@ -191,7 +198,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await cloud.close();
     releaseLock();
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CommandError(`cannot listen on ${opts.host}:${opts.port}: ${strerror(code)} (${code ?? 'EIO'})`);
+    throw new CommandError(`cannot listen on ${opts.host}:${opts.port}: ${LISTEN_ERRORS[code ?? ''] ?? strerror(code)} (${code ?? 'EIO'})`);
   }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
