@@ -28,7 +28,7 @@ export interface EmbeddedCloud {
   /** resolves when every cast sent so far has been handled by nova-compute */
   drain(): Promise<DrainResult>;
   /** the block jobs this host's libvirt runs on a domain's disks now ([] when none) */
-  blockJobs(domainUuid: string): Promise<BlockJobView[]>;
+  blockJobs?(domainUuid: string): Promise<BlockJobView[]>;
   /** the host got SIGINT: cancel running block jobs so the compute side rolls back */
   interrupt(): void;
   close(): Promise<void>;

@@ -95,7 +95,7 @@ export function createFrontDoor(opts: FrontDoorOptions): FrontDoor {
     const shown = await forward(NOVA_ORIGIN, `/v2.1/servers/${encodeURIComponent(serverId)}`, { ...req, method: 'GET', body: undefined }, token);
     if (shown.status !== 200) return novaLinks(shown);
     const uuid = (JSON.parse(shown.body) as { server: { id: string } }).server.id;
-    const jobs = await cloud.blockJobs(uuid);
+    const jobs = cloud.blockJobs ? await cloud.blockJobs(uuid) : [];
     return jsonResponse(200, { block_jobs: jobs }, { 'x-compute-request-id': shown.headers['x-compute-request-id'] ?? novaRequestId(), Date: httpDate() });
   };
 

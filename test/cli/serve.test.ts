@@ -337,10 +337,18 @@ describe('a swap inside the server', () => {
       const r = await swap(s.url, tok);
       expect(r.status).toBe(202);
       expect(r.headers.get('x-compute-request-id')).toMatch(/^req-/);
-      let seen: { device: string; type: string; cur: number; end: number; ready: boolean; bandwidth: number } | null = null;
+      interface Job {
+        device: string;
+        type: string;
+        cur: number;
+        end: number;
+        ready: boolean;
+        bandwidth: number;
+      }
+      let seen: Job | null = null;
       const t0 = Date.now();
       while (Date.now() - t0 < 25_000) {
-        const jobs = ((await (await fetch(jobsUrl, { headers: { 'X-Auth-Token': tok } })).json()) as { block_jobs: NonNullable<typeof seen>[] }).block_jobs;
+        const jobs: Job[] = ((await (await fetch(jobsUrl, { headers: { 'X-Auth-Token': tok } })).json()) as { block_jobs: Job[] }).block_jobs;
         if (jobs.length && !seen) seen = jobs[0];
         if ((await attachments(s.url, tok)).includes(NEW_WEB_DATA)) break;
         await sleep(100);
