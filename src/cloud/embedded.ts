@@ -50,6 +50,8 @@ export interface EmbeddedOptions {
   store?: StateStore;
   /** the store nova-compute, libvirt and the guests use (default: `store`) */
   hostStore?: StateStore;
+  /** a long-running server: the services' log lines are written once per event-loop turn */
+  bufferLogs?: boolean;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -75,7 +77,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
     for (const line of await sim.interruptedNotices(initial, () => store.read())) opts.onNotice(line);
   }
   // every service writes its log, as the real ones do, whoever is watching
-  const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));
+  const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath), undefined, undefined, opts.bufferLogs));
 
   const listeners = new Set<(ev: CloudEvent) => void>();
   const emit = (ev: CloudEvent): void => {

@@ -126,6 +126,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       simulator: simulatorHooks,
       store,
       hostStore: new CopyingView(store),
+      bufferLogs: true,
     });
     store.read();
   } catch (err) {

@@ -30,7 +30,8 @@ interface Served {
 /** starts `nova-sim serve --port 0` on the world and waits for its "Serving … at URL" line */
 function serve(w: World, args: string[] = []): Promise<Served> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NOVA_SIM, '--state', w.state, 'serve', '--port', '0', ...args], { env: w.env() });
+    // the snapshot deep-frozen: a handler that changed what it read would fail its request
+    const child = spawn(process.execPath, [NOVA_SIM, '--state', w.state, 'serve', '--port', '0', ...args], { env: w.env({ NOVASIM_FREEZE_STATE: '1' }) });
     let out = '';
     let err = '';
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));

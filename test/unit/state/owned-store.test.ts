@@ -26,8 +26,13 @@ beforeEach(async () => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('OwnedStateStore', () => {
+  it('is not frozen unless asked (V8 reads frozen arrays slowly)', () => {
+    const s = new OwnedStateStore(statePath, { freeze: false }).read();
+    expect(Object.isFrozen(s.nova.instances)).toBe(false);
+  });
+
   it('hands out one deep-frozen snapshot: changing it throws', () => {
-    const store = new OwnedStateStore(statePath);
+    const store = new OwnedStateStore(statePath, { freeze: true });
     const s = store.read();
     expect(store.read()).toBe(s);
     expect(Object.isFrozen(s.nova.instances[0].addresses)).toBe(true);
@@ -38,7 +43,7 @@ describe('OwnedStateStore', () => {
   });
 
   it('an update works on a copy; readers see the old state until the save has landed, then the new one', async () => {
-    const store = new OwnedStateStore(statePath);
+    const store = new OwnedStateStore(statePath, { freeze: true });
     const before = store.read();
     let seenDuring: string | null = null;
     await store.update((s) => {
@@ -54,7 +59,7 @@ describe('OwnedStateStore', () => {
   });
 
   it('an update that throws changes nothing, in memory or on disk', async () => {
-    const store = new OwnedStateStore(statePath);
+    const store = new OwnedStateStore(statePath, { freeze: true });
     const before = store.read();
     await expect(
       store.update((s) => {
@@ -67,7 +72,7 @@ describe('OwnedStateStore', () => {
   });
 
   it('a change written behind its back is picked up by the next update, not overwritten', async () => {
-    const store = new OwnedStateStore(statePath);
+    const store = new OwnedStateStore(statePath, { freeze: true });
     store.read();
     await new StateStore(statePath).update((s) => {
       s.nova.instances[1].name = 'outside';
@@ -80,7 +85,7 @@ describe('OwnedStateStore', () => {
   });
 
   it("CopyingView hands each reader its own unfrozen copy and writes through the owner", async () => {
-    const owner = new OwnedStateStore(statePath);
+    const owner = new OwnedStateStore(statePath, { freeze: true });
     const view = new CopyingView(owner);
     const a = view.read();
     a.nova.instances[0].name = 'scratch';
@@ -94,7 +99,7 @@ describe('OwnedStateStore', () => {
 
 describe('the GET handlers on a frozen snapshot', () => {
   it('answer every read route without changing what they read', async () => {
-    const store = new OwnedStateStore(statePath, { beforeSave: simulatorHooks.beforeSave });
+    const store = new OwnedStateStore(statePath, { beforeSave: simulatorHooks.beforeSave, freeze: true });
     const cloud = await openSimulatedCloud({ statePath, store, hostStore: new CopyingView(store) });
     try {
       const snapshot = store.read();
