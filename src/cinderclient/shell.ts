@@ -16,7 +16,8 @@ import {
   type ParserSpec,
 } from '../novaclient/argparse.js';
 import { CommandError, KeyboardInterrupt } from '../novaclient/exceptions.js';
-import type { CloudConnector, ShellIO } from '../novaclient/shell.js';
+import type { CloudConnection, CloudConnector, ShellIO } from '../novaclient/shell.js';
+import { remoteTarget } from '../novaclient/target.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
 import type { CommandDef, ShellContext } from './types.js';
 
@@ -247,9 +248,18 @@ export class OpenStackCinderShell {
       const { addLogSink, formatOslo } = await import('../common/log.js');
       removeSink = addLogSink((rec) => io.err(`${formatOslo(rec)}\n`));
     }
-    let conn: Awaited<ReturnType<CloudConnector['open']>>;
+    let conn: CloudConnection;
+    const debugLog = debug ? (line: string) => io.err(`${line}\n`) : undefined;
     try {
-      conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`));
+      const target = remoteTarget({ ...g, endpoint_type: g.os_endpoint_type ?? g.endpoint_type }, io.env, {
+        projectName: (g.os_tenant_name as string | null) ?? (g.os_project_name as string | null) ?? null,
+        projectId: (g.os_tenant_id as string | null) ?? (g.os_project_id as string | null) ?? null,
+      });
+      conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`), {
+        target,
+        debug: debugLog,
+        userAgent: 'python-cinderclient',
+      });
     } catch (e) {
       removeSink?.();
       throw e;
@@ -284,9 +294,10 @@ export class OpenStackCinderShell {
       const cs = makeClient({
         transport,
         endpoints: conn.endpoints,
-        token: `${user}:${project}`,
-        projectId: project,
-        debug: debug ? (line) => io.err(`${line}\n`) : undefined,
+        token: conn.token ?? `${user}:${project}`,
+        projectId: conn.projectId ?? project,
+        debug: debugLog,
+        verify: conn.verify,
       });
       const sh: ShellContext = { cs, out: io, debug };
       const code = (await cmd.run(sh, args)) ?? 0;

@@ -18,7 +18,8 @@ import { logsDir } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import type { State } from '../state/types.js';
 import type { BlkdebugRules, GuestStarter } from '../libvirt/qemu-host.js';
-import type { CloudEvent, ComputeEvent, DrainResult, EmbeddedCloud } from './types.js';
+import { VIR_DOMAIN_BLOCK_JOB_TYPE } from '../libvirt/flags.js';
+import type { BlockJobView, CloudEvent, ComputeEvent, DrainResult, EmbeddedCloud } from './types.js';
 
 /** What the world around the cloud adds to it; every hook is optional. */
 export interface SimulatorHooks {
@@ -44,6 +45,13 @@ export interface EmbeddedOptions {
   onQemuStart?: (domainUuid: string, proc: import('../qemu/process.js').QemuProcess) => void;
   /** the simulator's hooks (src/novasim/cloud.ts) */
   simulator?: SimulatorHooks;
+  /** the store the APIs read (a server that owns its state passes its in-memory one; its
+   * beforeSave must be the simulator's) */
+  store?: StateStore;
+  /** the store nova-compute, libvirt and the guests use (default: `store`) */
+  hostStore?: StateStore;
+  /** a long-running server: the services' log lines are written once per event-loop turn */
+  bufferLogs?: boolean;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -59,7 +67,8 @@ function lazy(build: () => Promise<Handler>): Handler {
 
 export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<EmbeddedCloud> {
   const sim = opts.simulator ?? {};
-  const store = new StateStore(opts.statePath, { beforeSave: sim.beforeSave });
+  const store = opts.store ?? new StateStore(opts.statePath, { beforeSave: sim.beforeSave });
+  const hostStore = opts.hostStore ?? store;
   await sim.ensureState?.(store, opts.onNotice);
   const initial = store.read();
   const host = initial.host;
@@ -68,7 +77,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
     for (const line of await sim.interruptedNotices(initial, () => store.read())) opts.onNotice(line);
   }
   // every service writes its log, as the real ones do, whoever is watching
-  const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath)));
+  const removeLogSink = addLogSink(fileLogSink(logsDir(opts.statePath), undefined, undefined, opts.bufferLogs));
 
   const listeners = new Set<(ev: CloudEvent) => void>();
   const emit = (ev: CloudEvent): void => {
@@ -107,21 +116,21 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       import('../nova/virt/libvirt/host.js'),
       import('../nova/compute/manager.js'),
       // the guests of the domains whose QEMU this host runs write to their disks meanwhile
-      sim.guestStarter?.(store),
+      sim.guestStarter?.(hostStore),
     ]);
-    libvirt = new LibvirtConnection(store, {
+    libvirt = new LibvirtConnection(hostStore, {
       notify: emit,
       startGuest: (domain, proc) => {
         opts.onQemuStart?.(domain.uuid, proc);
         return guests ? guests(domain, proc) : null;
       },
-      blkdebugRules: sim.blkdebugRules?.(store),
+      blkdebugRules: sim.blkdebugRules?.(hostStore),
     });
     if (interrupted) void libvirt.cancelAllJobs();
     // nova-compute reads its nova.conf when it starts (`nova-sim config` writes it to the state)
-    const diskCachemodes = store.read().novaConf?.libvirt.disk_cachemodes ?? [];
-    const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500, diskCachemodes });
-    return new ComputeManager(store, driver, await volumeApi());
+    const diskCachemodes = hostStore.read().novaConf?.libvirt.disk_cachemodes ?? [];
+    const driver = new LibvirtDriver(new Host(libvirt), hostStore, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500, diskCachemodes });
+    return new ComputeManager(hostStore, driver, await volumeApi());
   };
   bus.listen('compute', host, async (ctx, method, args) => {
     compute ??= startCompute();
@@ -172,6 +181,29 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
     async drain(): Promise<DrainResult> {
       await bus.drain();
       return { handled: [...handled] };
+    },
+    async blockJobs(uuid) {
+      // only the jobs this host process runs: a libvirt not started has none
+      if (!libvirt) return [];
+      const conn = libvirt as Libvirt;
+      const domain = hostStore.read().libvirt.domains.find((d) => d.uuid === uuid);
+      if (!domain || domain.state === 'shutoff') return [];
+      const dom = conn.lookupByUUIDString(uuid);
+      const jobs: BlockJobView[] = [];
+      for (const disk of domain.def.disks) {
+        const info = await dom.blockJobInfo(disk.targetDev);
+        if (info.type === undefined) continue;
+        const live = conn.liveJob(uuid, disk.targetDev);
+        jobs.push({
+          device: disk.targetDev,
+          type: info.type === VIR_DOMAIN_BLOCK_JOB_TYPE.COPY ? 'copy' : 'unknown',
+          cur: info.cur ?? 0,
+          end: info.end ?? 0,
+          ready: live?.ready ?? domain.mirrors[disk.targetDev]?.ready ?? false,
+          bandwidth: info.bandwidth ?? 0,
+        });
+      }
+      return jobs;
     },
     interrupt() {
       interrupted = true;

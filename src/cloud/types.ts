@@ -27,7 +27,20 @@ export interface EmbeddedCloud {
   on(listener: (ev: CloudEvent) => void): () => void;
   /** resolves when every cast sent so far has been handled by nova-compute */
   drain(): Promise<DrainResult>;
+  /** the block jobs this host's libvirt runs on a domain's disks now ([] when none) */
+  blockJobs?(domainUuid: string): Promise<BlockJobView[]>;
   /** the host got SIGINT: cancel running block jobs so the compute side rolls back */
   interrupt(): void;
   close(): Promise<void>;
+}
+
+/** One block job of a domain as libvirt reports it (virDomainGetBlockJobInfo + the job's
+ * ready flag): the novasim os-novasim-block-jobs extension's view. */
+export interface BlockJobView {
+  device: string;
+  type: 'copy' | 'unknown';
+  cur: number;
+  end: number;
+  ready: boolean;
+  bandwidth: number;
 }

@@ -16,19 +16,20 @@ export function fileLogSink(
   dir: string,
   maxBytes = DEFAULT_MAX_LOG_BYTES,
   warn: (line: string) => void = (line) => void process.stderr.write(line),
+  /** a long-running server's: lines are gathered and appended once per turn of the event
+   * loop (one write per file instead of one per request), and on exit */
+  buffered = false,
 ): LogSink {
   let made = false;
   let broken = false;
   const sizes = new Map<string, number>();
-  return (rec) => {
+  const append = (file: string, text: string): void => {
     if (broken) return;
     try {
       if (!made) {
         mkdirSync(dir, { recursive: true });
         made = true;
       }
-      const file = join(dir, `${rec.service}.log`);
-      const line = formatOslo(rec) + '\n';
       let size = sizes.get(file);
       if (size === undefined) {
         try {
@@ -37,16 +38,36 @@ export function fileLogSink(
           size = 0;
         }
       }
-      if (size + line.length > maxBytes && size > 0) {
+      if (size + text.length > maxBytes && size > 0) {
         renameSync(file, `${file}.1`);
         size = 0;
       }
-      appendFileSync(file, line);
-      sizes.set(file, size + Buffer.byteLength(line));
+      appendFileSync(file, text);
+      sizes.set(file, size + Buffer.byteLength(text));
     } catch (err) {
       broken = true;
       const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
       warn(`WARNING: cannot write the services' logs to ${dir}: ${code}; going on without them\n`);
+    }
+  };
+  if (!buffered) return (rec) => append(join(dir, `${rec.service}.log`), formatOslo(rec) + '\n');
+  const pending = new Map<string, string[]>();
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    for (const [file, lines] of pending) append(file, lines.join(''));
+    pending.clear();
+  };
+  process.once('exit', flush);
+  return (rec) => {
+    if (broken) return;
+    const file = join(dir, `${rec.service}.log`);
+    let lines = pending.get(file);
+    if (!lines) pending.set(file, (lines = []));
+    lines.push(formatOslo(rec) + '\n');
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
     }
   };
 }

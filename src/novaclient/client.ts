@@ -2,11 +2,11 @@
 // every request crosses a Transport (in-process to the embedded cloud, or a real socket
 // later), carries the noauth2 token and the negotiated microversion, is logged curl-style
 // under --debug, and non-2xx answers become novaclient exceptions.
-import { createRequire } from 'node:module';
 import type { HttpRequest, HttpResponse, Transport } from '../http/types.js';
 import { instrument } from '../trace/tracer.js';
 import { ClientException, CommandError, fromResponse, getHeader, UnsupportedVersion } from './exceptions.js';
 import { pyJson } from './pyfmt.js';
+import { logRequest, logResponse, type VerifyOptions } from './session-log.js';
 
 export type ServiceType = 'compute' | 'volumev2';
 
@@ -26,6 +26,8 @@ export interface ClientOptions {
   requestedVersion?: string;
   /** where --debug lines go (stderr); absent = no logging */
   debug?: (line: string) => void;
+  /** how TLS is verified (shown on the --debug curl lines) */
+  verify?: VerifyOptions;
   /** the client's User-Agent (python-novaclient unless another client shares this session) */
   userAgent?: string;
 }
@@ -146,11 +148,11 @@ export class SessionClient {
     const v = this.apiVersion;
     if (!flags.noVersion && (v.major > 2 || v.minor > 0)) headers['X-OpenStack-Nova-API-Version'] = versionString(v);
     const req: HttpRequest = { method, url, headers, body: data };
-    this.logRequest(req);
+    if (this.opts.debug) logRequest(this.opts.debug, req, this.opts.verify);
     const start = now();
     const resp = await this.opts.transport.request(req);
     this.times.push([`${method} ${path}`, start, now()]);
-    this.logResponse(resp, method, url, service);
+    if (this.opts.debug) logResponse(this.opts.debug, resp, method, url, service);
     let parsed: unknown = null;
     if (resp.body) {
       try {
@@ -175,53 +177,6 @@ export class SessionClient {
   delete(service: ServiceType, path: string): Promise<ApiResponse> {
     return this.request(service, 'DELETE', path);
   }
-
-  // keystoneauth1.session: _http_log_request / _http_log_response
-  private logRequest(req: HttpRequest): void {
-    const log = this.opts.debug;
-    if (!log) return;
-    const parts = ['REQ: curl -g -i', `-X ${req.method}`, req.url];
-    for (const [k, v] of sortedHeaders(req.headers)) parts.push(`-H "${k}: ${processHeader(k, v)}"`);
-    if (req.body) parts.push(`-d '${req.body}'`);
-    log(`DEBUG (session:519) ${parts.join(' ')}`);
-  }
-
-  private logResponse(resp: HttpResponse, method: string, url: string, service: ServiceType): void {
-    const log = this.opts.debug;
-    if (!log) return;
-    const parts = ['RESP:', `[${resp.status}]`];
-    for (const [k, v] of sortedHeaders(resp.headers)) parts.push(`${k}: ${processHeader(k, v)}`);
-    log(`DEBUG (session:550) ${parts.join(' ')}`);
-    const ctype = getHeader(resp.headers, 'content-type');
-    if (ctype && (ctype.startsWith('application/json') || ctype.startsWith('text/plain'))) {
-      log(`DEBUG (session:582) RESP BODY: ${resp.body}`);
-    } else {
-      log(
-        `DEBUG (session:582) RESP BODY: Omitted, Content-Type is set to ${ctype ?? 'None'}. ` +
-          'Only application/json, text/plain responses have their bodies logged.',
-      );
-    }
-    const rid = getHeader(resp.headers, 'x-openstack-request-id') ?? getHeader(resp.headers, 'x-compute-request-id');
-    if (rid) log(`DEBUG (session:954) ${method} call to ${service} for ${url} used request id ${rid}`);
-  }
-}
-
-function sortedHeaders(h: Record<string, string>): [string, string][] {
-  return Object.entries(h).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const SECRET_HEADERS = new Set(['authorization', 'x-auth-token', 'x-subject-token', 'x-service-token']);
-
-// node:crypto is only needed to log under --debug; loading it costs startup time otherwise
-const require = createRequire(import.meta.url);
-
-/** keystoneauth hashes tokens before logging them */
-function processHeader(name: string, value: string): string {
-  if (SECRET_HEADERS.has(name.toLowerCase())) {
-    const { createHash } = require('node:crypto') as typeof import('node:crypto');
-    return `{SHA256}${createHash('sha256').update(value).digest('hex')}`;
-  }
-  return value;
 }
 
 export function isClientException(e: unknown): e is ClientException {

@@ -18,6 +18,9 @@ import { COMMANDS, EXTENSION_COMMANDS, loadCommand } from './commands/index.js';
 import { CommandError, KeyboardInterrupt } from './exceptions.js';
 import type { CommandDef, Output, ShellContext } from './types.js';
 import type { Timing } from './client.js';
+import type { MissingMessages, RemoteTarget } from './remote.js';
+import { remoteTarget } from './target.js';
+import type { DebugLog, VerifyOptions } from './session-log.js';
 import { pyFloat } from './pyfmt.js';
 
 /** python-novaclient's version at mitaka-eol */
@@ -213,16 +216,33 @@ async function fullHelp(env: NodeJS.ProcessEnv): Promise<string> {
   return formatHelp({ ...spec, subcommands: { metavar: '<subcommand>', choices } });
 }
 
-/** how the shell reaches a cloud: the embedded one (default) or, later, a remote one */
+/** what a connection to a cloud gives the shell */
+export interface CloudConnection {
+  transport: Transport;
+  endpoints: { compute: string; volumev2: string };
+  /** the embedded cloud this process hosts (null: a remote one, over HTTP) */
+  cloud: EmbeddedCloud | null;
+  close(): Promise<void>;
+  /** a remote cloud's token and project (the embedded one takes the noauth2 "<user>:<project>") */
+  token?: string;
+  projectId?: string;
+  /** how TLS is verified, for the --debug curl lines */
+  verify?: VerifyOptions;
+}
+
+/** what the shell's options say about reaching a remote cloud (connect.ts decides) */
+export interface ConnectContext {
+  target: RemoteTarget;
+  debug?: DebugLog;
+  userAgent: string;
+  missing?: MissingMessages;
+}
+
+/** how the shell reaches a cloud: the embedded one, a served world, or a remote cloud */
 export interface CloudConnector {
   /** start loading the cloud's code early, while the command module loads (optional) */
   prefetch?(): void;
-  open(statePath: string | undefined, onNotice: (line: string) => void): Promise<{
-    transport: Transport;
-    endpoints: { compute: string; volumev2: string };
-    cloud: EmbeddedCloud | null;
-    close(): Promise<void>;
-  }>;
+  open(statePath: string | undefined, onNotice: (line: string) => void, ctx?: ConnectContext): Promise<CloudConnection>;
 }
 
 export interface ShellIO extends Output {
@@ -328,9 +348,14 @@ export class NovaShell {
       const { addLogSink, formatOslo } = await import('../common/log.js');
       removeSink = addLogSink((rec) => io.err(`${formatOslo(rec)}\n`));
     }
-    let conn: Awaited<ReturnType<CloudConnector['open']>>;
+    let conn: CloudConnection;
+    const debugLog = debug ? (line: string) => io.err(`${line}\n`) : undefined;
     try {
-      conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`));
+      conn = await this.connector.open((g.state as string | null) ?? undefined, (line) => io.err(`${line}\n`), {
+        target: remoteTarget(g, io.env),
+        debug: debugLog,
+        userAgent: 'python-novaclient',
+      });
     } catch (e) {
       removeSink?.();
       trace?.finish();
@@ -361,10 +386,11 @@ export class NovaShell {
       const cs = makeClient({
         transport,
         endpoints: conn.endpoints,
-        token: `${user}:${project}`,
-        projectId: project,
+        token: conn.token ?? `${user}:${project}`,
+        projectId: conn.projectId ?? project,
         requestedVersion: g.os_compute_api_version as string,
-        debug: debug ? (line) => io.err(`${line}\n`) : undefined,
+        debug: debugLog,
+        verify: conn.verify,
       });
       await cs.api.discoverVersion();
       const sh: ShellContext = {

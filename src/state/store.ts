@@ -271,7 +271,7 @@ export class StateStore {
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
         const libs = await lockExclusive(fd, this.path);
-        const state = this.read();
+        const state = this.readForUpdate();
         const result = fn(state);
         this.beforeSave?.(state);
         this.write(libs, state);
@@ -308,6 +308,18 @@ export class StateStore {
     if (problem) throw new StateCheckError(this.path, problem);
     this.cache = null;
     writeFileDurably(this.path, text);
+    this.saved(text);
+  }
+
+  /** the state an update() works on, read under the lock (an owner's store hands a copy of
+   * what it keeps in memory: src/state/owned-store.ts) */
+  protected readForUpdate(): State {
+    return this.read();
+  }
+
+  /** called with the text of each save once it is durable */
+  protected saved(text: string): void {
+    void text;
   }
 }
 

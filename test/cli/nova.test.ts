@@ -162,7 +162,7 @@ describe('nova volume-update', () => {
   it('--debug shows keystoneauth REQ/RESP lines and the services\' oslo.log records', () => {
     const r = w.nova(['--debug', 'volume-update', 'web-1', 'web-data', 'new-web-data'], { OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' });
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^DEBUG \(session:519\) REQ: curl -g -i -X GET http:\/\/127\.0\.0\.1:8774\/v2\.1 -H "Accept: application\/json" -H "User-Agent: python-novaclient" -H "X-Auth-Token: \{SHA256\}[0-9a-f]{64}"$/m);
+    expect(r.stderr).toMatch(/^DEBUG \(session:519\) REQ: curl -g -i -X GET http:\/\/127\.0\.0\.1:8774\/v2\.1 -H "Accept: application\/json" -H "User-Agent: python-novaclient" -H "X-Auth-Token: \{SHA1\}[0-9a-f]{40}"$/m);
     expect(r.stderr).toMatch(
       /^DEBUG \(session:519\) REQ: curl -g -i -X PUT http:\/\/127\.0\.0\.1:8774\/v2\.1\/servers\/[0-9a-f-]{36}\/os-volume_attachments\/[0-9a-f-]{36} .*-H "X-OpenStack-Nova-API-Version: 2\.25" -d '\{"volumeAttachment": \{"volumeId": "[0-9a-f-]{36}"\}\}'$/m,
     );

@@ -22,6 +22,7 @@ import { HostAPI } from '../compute/host_api.js';
 import { ServiceGroupAPI } from '../servicegroup.js';
 import type { MessageBus } from '../../rpc/bus.js';
 import { instanceActionsController } from './instance_actions.js';
+import { limitsController } from './limits.js';
 import { volumeAttachmentController } from './volumes.js';
 import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
 import { traced } from '../../trace/tracer.js';
@@ -95,7 +96,8 @@ export function createNovaApi(store: StateStore, compute: API, bus: MessageBus |
     .add('GET', '/v2.1/os-hypervisors/:id/servers', hypervisors.servers)
     .add('GET', '/v2.1/os-hosts', hosts.index)
     .add('GET', '/v2.1/extensions', extensions.index)
-    .add('GET', '/v2.1/extensions/:id', extensions.show);
+    .add('GET', '/v2.1/extensions/:id', extensions.show)
+    .add('GET', '/v2.1/limits', limitsController(store).index);
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
     // eventlet refuses the request line before nova-api sees it (no request id, no log)

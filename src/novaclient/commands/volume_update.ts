@@ -4,6 +4,7 @@
 // the end (progress on stderr) instead of exiting on the 202.
 import { tracer, traced } from '../../trace/tracer.js';
 import type { SwapFollower } from '../progress.js';
+import type { RemoteSwap } from '../progress-remote.js';
 import type { CommandDef } from '../types.js';
 import { findServer, serverArg, volumeIdFor } from './common.js';
 
@@ -18,7 +19,7 @@ export const command: CommandDef = {
     { dest: 'new_volume', metavar: '<volume>', help: 'ID of the volume to attach.' },
   ],
   async run(sh, args) {
-    const f: { follower?: SwapFollower } = {};
+    const f: { follower?: SwapFollower; remote?: RemoteSwap } = {};
     // do_volume_update: what novaclient does up to the 202
     const requestId = await traced(
       DO_VOLUME_UPDATE,
@@ -49,6 +50,18 @@ export const command: CommandDef = {
             },
           );
         }
+        else {
+          // nova-compute runs elsewhere: follow the swap by polling the APIs after the 202
+          f.remote = {
+            serverId: server.id,
+            server: server.name || server.id,
+            oldVolume: args.attachment_id as string,
+            newVolume: args.new_volume as string,
+            oldVolumeId: attachmentId,
+            newVolumeId,
+            plain: sh.debug || tracer.active,
+          };
+        }
         try {
           return (await sh.cs.serverVolumes.updateServerVolume(server.id, attachmentId, newVolumeId)).requestId;
         } catch (e) {
@@ -58,6 +71,10 @@ export const command: CommandDef = {
       },
       () => ({ server: args.server, attachment_id: args.attachment_id, new_volume: args.new_volume }),
     );
+    if (f.remote) {
+      const { RemoteSwapFollower } = await import('../progress-remote.js');
+      return new RemoteSwapFollower(sh.cs, sh.out, f.remote).follow(requestId);
+    }
     const follower = f.follower;
     if (!follower) return 0;
     sh.onInterrupt(() => follower.interrupt());

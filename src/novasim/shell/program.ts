@@ -16,6 +16,7 @@ import { faultCommand } from './commands/fault.js';
 import { guestLoadCommand } from './commands/guest-load.js';
 import { initCommand } from './commands/init.js';
 import { logsCommand } from './commands/logs.js';
+import { serveCommand } from './commands/serve.js';
 import { virshCommand } from './commands/virsh.js';
 import { volumePathCommand } from './commands/volume-path.js';
 
@@ -30,6 +31,7 @@ export const SIM_COMMANDS: readonly SimCommandFactory[] = [
   faultCommand,
   guestLoadCommand,
   virshCommand,
+  serveCommand,
 ];
 
 /** the exit code of a usage error (argparse's, which nova and cinder keep too) */

@@ -1,5 +1,6 @@
 // nova-sim blkdebug: make the block job's I/O on a server's disk misbehave, or list/clear
 // the rules (blkdebug.ts checks every value and says what is wrong).
+import { refuseIfServed } from '../served.js';
 import { Command } from 'commander';
 import { act, ensureState, operands, type SimContext } from '../context.js';
 import { epilog } from '../options.js';
@@ -34,6 +35,7 @@ export function blkdebugCommand(ctx: SimContext): Command {
     const [server, disk] = operands<[string, string | undefined]>(cmd);
     const o = cmd.opts<BlkdebugOptions>();
     const statePath = ctx.statePath();
+    if (o.delay !== undefined || o.injectError !== undefined || o.count !== undefined || o.clear === true) refuseIfServed(statePath, 'blkdebug');
     await ensureState(statePath, ctx.err);
     const blkdebug = await import('../../blkdebug.js');
     ctx.out(

@@ -1,4 +1,5 @@
 // nova-sim config: show or set the nova.conf options the embedded services honour (config.ts).
+import { refuseIfServed } from '../served.js';
 import { Command } from 'commander';
 import { act, ensureState, operands, type SimContext } from '../context.js';
 
@@ -10,6 +11,7 @@ export function configCommand(ctx: SimContext): Command {
   return act(cmd, ctx, async () => {
     const [option, value] = operands<[string | undefined, string | undefined]>(cmd);
     const statePath = ctx.statePath();
+    if (value !== undefined) refuseIfServed(statePath, 'config');
     await ensureState(statePath, ctx.err);
     const config = await import('../../config.js');
     ctx.out(value === undefined ? config.showConfig(statePath, option) : await config.setConfig(statePath, option as string, value));

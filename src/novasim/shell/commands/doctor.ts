@@ -1,4 +1,5 @@
 // nova-sim doctor: what a crash, a failed save or a fault left inconsistent, and --fix (doctor.ts).
+import { refuseIfServed } from '../served.js';
 import { Command } from 'commander';
 import { act, ensureState, type SimContext } from '../context.js';
 import { epilog } from '../options.js';
@@ -14,6 +15,7 @@ export function doctorCommand(ctx: SimContext): Command {
   );
   return act(cmd, ctx, async () => {
     const statePath = ctx.statePath();
+    if (cmd.opts<{ fix?: true }>().fix === true) refuseIfServed(statePath, 'doctor --fix');
     // doctor lists an interrupted operation itself: no notice first
     await ensureState(statePath, ctx.err, true);
     const doctor = await import('../../doctor.js');

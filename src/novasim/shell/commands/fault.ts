@@ -1,5 +1,6 @@
 // nova-sim fault: set, list or clear faults at named points of every layer (fault.ts plans
 // the command and says which argument is wrong; that is a usage error here).
+import { refuseIfServed } from '../served.js';
 import { Command } from 'commander';
 import { FAULT_POINTS } from '../../../common/faults.js';
 import { act, ensureState, operands, type SimContext } from '../context.js';
@@ -42,6 +43,7 @@ export function faultCommand(ctx: SimContext): Command {
       throw e;
     }
     const statePath = ctx.statePath();
+    refuseIfServed(statePath, 'fault');
     await ensureState(statePath, ctx.err);
     const r = await fault.runFaultCommand(statePath, plan);
     if (r.table) ctx.out(`${(await import('../../../novaclient/table.js')).renderTable(r.table.header, r.table.rows)}\n`);

@@ -1,5 +1,6 @@
 // nova-sim guest-load: set, stop, run or verify a server's seeded guest workload on one of
 // its disks (guest-load.ts). One action per command: the settings, --off, --verify or --run.
+import { refuseIfServed } from '../served.js';
 import { Command, Option } from 'commander';
 import { SimError } from '../../../common/errors.js';
 import { act, ensureState, interruptibly, operands, type SimContext } from '../context.js';
@@ -37,6 +38,7 @@ export function guestLoadCommand(ctx: SimContext): Command {
     const [server] = operands<[string]>(cmd);
     const o = cmd.opts<GuestLoadOptions>();
     const statePath = ctx.statePath();
+    refuseIfServed(statePath, 'guest-load');
     await ensureState(statePath, ctx.err);
     const gl = await import('../../guest-load.js');
     const { out } = ctx;

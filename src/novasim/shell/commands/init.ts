@@ -1,4 +1,5 @@
 // nova-sim init: create the state file (and its volume images) from a fixture (world.ts).
+import { refuseIfServed } from '../served.js';
 import { Command } from 'commander';
 import { act, type SimContext } from '../context.js';
 
@@ -10,6 +11,7 @@ export function initCommand(ctx: SimContext): Command {
   return act(cmd, ctx, async () => {
     const o = cmd.opts<{ fixture: string; force?: true }>();
     const { initWorld } = await import('../../world.js');
+    refuseIfServed(ctx.statePath(), 'init');
     const r = await initWorld(ctx.statePath(), o.fixture, o.force === true);
     ctx.out(`${r.created ? 'Created' : 'Replaced'} ${r.path} from fixture ${o.fixture}\n`);
     return 0;

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// The served world under load: a 1,000-server world (each server with an attached volume),
+// `nova-sim serve` on a free loopback port, autocannon driving GET /v2.1/servers/{id} over
+// every id (64 keep-alive connections, BENCH_SECONDS, default 20, with a valid token) while a
+// second client attaches and detaches volumes in a loop. Ends with one line:
+//   serve: N req/s, p99 X ms, errors N, updates lost N
+// ("updates lost": attaches and detaches the second client saw acknowledged as done that the
+// final state does not show), then runs `nova-sim doctor` on the state: not clean fails.
+// Targets on the 2-core dev machine: >= 3,000 req/s, p99 <= 50 ms, 0 errors, 0 lost.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon');
+
+const SERVERS = Number(process.env.BENCH_SERVERS ?? 1000);
+const SPARES = 8;
+const PROJECT_DEMO = '9a1d3b6c2f4e4d5a8b7c6d5e4f3a2b1c';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const NOVA_SIM = fileURLToPath(new URL('../bin/nova-sim.cjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'novasim-bench-serve-'));
+const state = join(dir, 'state.json');
+const env = { ...process.env };
+for (const k of ['OS_USERNAME', 'OS_PROJECT_NAME', 'NOVASIM_STATE']) delete env[k];
+
+const hex = (n, width) => n.toString(16).padStart(width, '0');
+const serverId = (i) => `5e7ae700-0000-4000-8000-${hex(i, 12)}`;
+const volumeId = (i) => `70100000-0000-4000-8000-${hex(i, 12)}`;
+const spareId = (i) => `5a7e0000-0000-4000-8000-${hex(i, 12)}`;
+
+/** the world: SERVERS active servers of project demo, each with its own 1 GiB volume at vdb */
+function writeFixture() {
+  const servers = [];
+  const volumes = [];
+  for (let i = 0; i < SERVERS; i++) {
+    servers.push({
+      uuid: serverId(i),
+      name: `bench-${String(i).padStart(4, '0')}`,
+      state: 'active',
+      flavor: 'm1.tiny',
+      ip: `10.0.${3 + Math.floor(i / 250)}.${(i % 250) + 2}`,
+      createdAt: '2016-05-03T09:12:44Z',
+      volumes: [{ volume: volumeId(i), device: '/dev/vdb' }],
+    });
+    volumes.push({ id: volumeId(i), name: `bench-data-${i}`, size: 1 });
+  }
+  for (let i = 0; i < SPARES; i++) volumes.push({ id: spareId(i), name: `spare-${i}`, size: 1 });
+  const path = join(dir, 'bench-world.json');
+  writeFileSync(path, JSON.stringify({ name: 'bench', description: `${SERVERS} servers, each with a volume`, host: 'devstack', servers, volumes }));
+  return path;
+}
+
+function sim(args) {
+  return spawnSync(process.execPath, [NOVA_SIM, '--state', state, ...args], { env, encoding: 'utf8' });
+}
+
+function startServe() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [NOVA_SIM, '--state', state, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+) /);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => reject(new Error(`nova-sim serve exited ${code}: ${err}`)));
+  });
+}
+
+async function token(url) {
+  const r = await fetch(`${url}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: 'secret' } } }, scope: { project: { name: 'demo' } } } }),
+  });
+  if (r.status !== 201) throw new Error(`token: ${r.status} ${await r.text()}`);
+  return r.headers.get('x-subject-token');
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The second client: attach a spare volume to a server, wait for it, detach it, wait; again.
+ * Records what it saw acknowledged as done, per volume: the last one must be in the end state. */
+async function attachDetachLoop(url, tok, until) {
+  const headers = { 'X-Auth-Token': tok, 'Content-Type': 'application/json' };
+  const believed = new Map(); // volume -> server it is attached to, or null
+  let ops = 0;
+  let failures = 0;
+  const attachmentsOf = async (server) => {
+    const r = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments`, { headers });
+    return (await r.json()).volumeAttachments.map((a) => a.volumeId);
+  };
+  for (let i = 0; !until(); i++) {
+    const vol = spareId(i % SPARES);
+    const server = serverId((i * 37) % SERVERS);
+    const a = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments`, { method: 'POST', headers, body: JSON.stringify({ volumeAttachment: { volumeId: vol } }) });
+    await a.text();
+    if (a.status !== 200) {
+      failures++;
+      continue;
+    }
+    believed.set(vol, server);
+    ops++;
+    const d = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments/${vol}`, { method: 'DELETE', headers });
+    await d.text();
+    if (d.status !== 202) {
+      failures++;
+      continue;
+    }
+    // the detach is a cast: done once the attachment is gone
+    const t0 = Date.now();
+    while ((await attachmentsOf(server)).includes(vol)) {
+      if (Date.now() - t0 > 30_000) break;
+      await sleep(20);
+    }
+    if (!(await attachmentsOf(server)).includes(vol)) {
+      believed.set(vol, null);
+      ops++;
+    }
+  }
+  return { believed, ops, failures };
+}
+
+let child = null;
+try {
+  const fixture = writeFixture();
+  const init = sim(['init', '--fixture', fixture]);
+  if (init.status !== 0) throw new Error(`nova-sim init: ${init.stderr}`);
+  const served = await startServe();
+  child = served.child;
+  const { url } = served;
+  const tok = await token(url);
+  let i = 0;
+  let done = false;
+  const loop = attachDetachLoop(url, tok, () => done);
+  const result = await autocannon({
+    url,
+    connections: 64,
+    duration: SECONDS,
+    headers: { 'X-Auth-Token': tok },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v2.1/servers/${serverId(i++ % SERVERS)}` }) }],
+  });
+  done = true;
+  const { believed, ops, failures } = await loop;
+  // what the final state shows, read back from the server
+  const headers = { 'X-Auth-Token': tok };
+  let lost = 0;
+  for (const [vol, server] of believed) {
+    const r = await fetch(`${url}/volume/v2/${PROJECT_DEMO}/volumes/${vol}`, { headers });
+    const v = (await r.json()).volume;
+    const on = v?.attachments?.map((a) => a.server_id) ?? [];
+    if (server === null ? on.length !== 0 : !on.includes(server)) lost++;
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('close', r));
+  child = null;
+  const errors = result.errors + result.timeouts + result.non2xx;
+  console.log(`serve: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}`);
+  console.error(`(${result.requests.total} requests in ${SECONDS} s; attach/detach: ${ops} acknowledged, ${failures} refused)`);
+  const doctor = sim(['doctor']);
+  if (doctor.status !== 0) {
+    console.error(`nova-sim doctor is not clean:\n${doctor.stdout}${doctor.stderr}`);
+    process.exitCode = 1;
+  }
+  if (errors || lost || failures) process.exitCode = 1;
+} catch (err) {
+  console.error(`serve bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+} finally {
+  if (child) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,114 @@
+// The store of a process that owns its state file (`nova-sim serve`): the parsed state is
+// kept in memory and every read is answered from it, where a plain StateStore reads and
+// parses the file again for each request.
+//
+// Writes are unchanged: each update runs under the file lock and is durable on disk before
+// it is acknowledged. An update works on a copy of the snapshot; the snapshot is replaced
+// only once the save has landed, by the state read back from the text that was written,
+// so a reader sees the state before an update or after it, never half of one. Readers must
+// not change the snapshot: with `freeze` (NOVASIM_FREEZE_STATE=1; the tests set it) it is
+// deep-frozen, so code that would change what it read throws instead of changing what every
+// other request sees. It is not frozen by default because V8 walks frozen arrays several
+// times slower (a filter over the BDMs of a 1,000-server world: 64 µs frozen, 7 µs not).
+//
+// The owner is the only writer by contract (the ownership record, src/serve/ownership.ts),
+// but a change made behind its back (an old client that ignored the record) is not lost:
+// each update first checks, under the lock, that the file is still the one it last saved.
+import { statSync } from 'node:fs';
+import { armFaults } from '../common/faults.js';
+import { StateFileError, StateStore, parseState } from './store.js';
+import type { State } from './types.js';
+
+/** Object.freeze, all the way down */
+export function deepFreeze<T>(value: T): T {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) continue;
+    Object.freeze(v);
+    for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+  }
+  return value;
+}
+
+/** A state that must not be changed: what OwnedStateStore.read() hands out. */
+export type FrozenState = State;
+
+export class OwnedStateStore extends StateStore {
+  private snapshot: State | null = null;
+  /** the file the snapshot came from (inode, mtime, size): a change behind our back shows here */
+  private fileKey = '';
+
+  private readonly freeze: boolean;
+
+  constructor(path: string, opts: { beforeSave?: (state: State) => void; freeze?: boolean } = {}) {
+    super(path, opts);
+    this.freeze = opts.freeze ?? process.env.NOVASIM_FREEZE_STATE === '1';
+  }
+
+  /** The current state, shared (and frozen with `freeze`): never modify it (use update()). */
+  override read(): FrozenState {
+    if (!this.snapshot) this.load();
+    return this.snapshot as State;
+  }
+
+  /** Forgets the snapshot: the next read loads the file again. */
+  reload(): void {
+    this.snapshot = null;
+  }
+
+  protected override readForUpdate(): State {
+    if (!this.snapshot || this.currentKey() !== this.fileKey) this.load();
+    // the update changes a copy; readers keep the snapshot until the save has landed
+    return structuredClone(this.snapshot as State);
+  }
+
+  protected override saved(text: string): void {
+    const state = parseState(this.path, text);
+    this.fileKey = this.currentKey();
+    this.install(state);
+  }
+
+  private load(): void {
+    const key = this.currentKey();
+    const state = super.read();
+    this.fileKey = key;
+    this.install(state);
+  }
+
+  private install(state: State): void {
+    this.snapshot = this.freeze ? deepFreeze(state) : state;
+    armFaults(state.faults);
+  }
+
+  private currentKey(): string {
+    try {
+      const st = statSync(this.path, { bigint: true });
+      return `${st.ino}:${st.mtimeNs}:${st.size}`;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new StateFileError(this.path, code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`);
+    }
+  }
+}
+
+/** The owner's store for code that may change what it reads (nova-compute, libvirt and the
+ * guests treat a read as their own scratch copy): each read is a private, unfrozen copy of
+ * the snapshot; updates go to the owner. */
+export class CopyingView extends StateStore {
+  constructor(private readonly owner: OwnedStateStore) {
+    super(owner.path);
+  }
+
+  override read(): State {
+    return structuredClone(this.owner.read());
+  }
+
+  override update<T>(fn: (state: State) => T): Promise<T> {
+    return this.owner.update(fn);
+  }
+
+  override create(build: () => State, replace: boolean): Promise<boolean> {
+    return this.owner.create(build, replace);
+  }
+}
