@@ -16,7 +16,7 @@
 // each update first checks, under the lock, that the file is still the one it last saved.
 import { statSync } from 'node:fs';
 import { armFaults } from '../common/faults.js';
-import { StateFileError, StateStore, parseState } from './store.js';
+import { StateFileError, StateStore } from './store.js';
 import type { State } from './types.js';
 
 /** Object.freeze, all the way down */
@@ -63,8 +63,8 @@ export class OwnedStateStore extends StateStore {
     return structuredClone(this.snapshot as State);
   }
 
-  protected override saved(text: string): void {
-    const state = parseState(this.path, text);
+  protected override saved(state: State): void {
+    // validated by the save, as read back from the text written
     this.fileKey = this.currentKey();
     this.install(state);
   }
@@ -92,23 +92,3 @@ export class OwnedStateStore extends StateStore {
   }
 }
 
-/** The owner's store for code that may change what it reads (nova-compute, libvirt and the
- * guests treat a read as their own scratch copy): each read is a private, unfrozen copy of
- * the snapshot; updates go to the owner. */
-export class CopyingView extends StateStore {
-  constructor(private readonly owner: OwnedStateStore) {
-    super(owner.path);
-  }
-
-  override read(): State {
-    return structuredClone(this.owner.read());
-  }
-
-  override update<T>(fn: (state: State) => T): Promise<T> {
-    return this.owner.update(fn);
-  }
-
-  override create(build: () => State, replace: boolean): Promise<boolean> {
-    return this.owner.create(build, replace);
-  }
-}
