@@ -309,7 +309,7 @@ export class StateStore {
     if (problem) throw new StateCheckError(this.path, problem);
     this.cache = null;
     writeFileDurably(this.path, text);
-    this.saved(doc);
+    this.saved(doc, text);
   }
 
   /** the state an update() works on, read under the lock (an owner's store hands a copy of
@@ -318,9 +318,10 @@ export class StateStore {
     return this.read();
   }
 
-  /** called with each saved state, as read back from the text written, once it is durable */
-  protected saved(state: State): void {
+  /** called with each saved state, as read back from `text` (what was written), once it is durable */
+  protected saved(state: State, text: string): void {
     void state;
+    void text;
   }
 }
 
