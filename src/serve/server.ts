@@ -166,6 +166,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         send(req, res, faultResponse(413, 'The data value transmitted exceeds the capacity limit.', { Date: httpDate() }), true);
         return;
       }
+      // origin-form targets only ("/path?query"): an absolute or asterisk form is refused
+      if (!req.url?.startsWith('/')) {
+        send(req, res, faultResponse(400, 'Bad request: the request target must be a path.'), true);
+        return;
+      }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       const hreq: HttpRequest = { method: req.method ?? 'GET', url: `${base}${req.url ?? '/'}`, headers, body: body === '' ? undefined : body };

@@ -278,6 +278,28 @@ describe('a served world, read and refused (one server for the block)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 
+  it('times out a client that sends its headers but never all of its body', async () => {
+    const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise<number>((r) => sock.on('close', () => r(Date.now())));
+    const t0 = Date.now();
+    sock.write(`POST /v2.1/servers HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${admin}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"server": `);
+    expect((await fetch(`${s.url}/v2.1/flavors`, { headers: { 'X-Auth-Token': admin } })).status).toBe(200);
+    expect((await closed) - t0).toBeLessThan(6000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it('refuses a request target that is not a path', async () => {
+    const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.write('OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
   it('refuses a second server on the same world, in one line', () => {
     const r = w.sim(['serve', '--state', w.state, '--port', '0']);
     expect(r.code).toBe(1);
