@@ -3,7 +3,7 @@
 // keystonemiddleware's 401s, microversions, the request limits, the legacy v2 controller's
 // update, a whole swap finished inside the server, the block-jobs extension, ownership of the
 // world, and a clean stop on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,12 @@ function cliSwapKinds(): string[] {
     twin.cleanup();
   }
   return cliKinds;
+}
+
+/** `nova-sim ARGS` expected to end by itself (a serve that wrongly started is killed after 20 s) */
+function simEnds(w: World, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [NOVA_SIM, ...args], { env: w.env(), encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -301,7 +307,7 @@ describe('a served world, read and refused (one server for the block)', () => {
   });
 
   it('refuses a second server on the same world, in one line', () => {
-    const r = w.sim(['serve', '--state', w.state, '--port', '0']);
+    const r = simEnds(w, ['serve', '--state', w.state, '--port', '0']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`ERROR (CommandError): ${w.state} is already served by process ${s.child.pid} at ${s.url}; stop it first (kill -TERM ${s.child.pid})\n`);
     const rec = JSON.parse(readFileSync(`${w.state}.serve.json`, 'utf8')) as Record<string, unknown>;
@@ -326,7 +332,7 @@ describe('ports and tokens', () => {
     blocker = createServer();
     await new Promise<void>((r) => blocker?.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
-    const r = w.sim(['serve', '--state', w.state, '--port', String(port)]);
+    const r = simEnds(w, ['serve', '--state', w.state, '--port', String(port)]);
     expect(r).toEqual({ code: 1, stdout: '', stderr: `ERROR (CommandError): cannot listen on 127.0.0.1:${port}: Address already in use (EADDRINUSE)\n` });
     expect(existsSync(`${w.state}.serve.json`)).toBe(false);
   });
