@@ -3,7 +3,7 @@
 // keystonemiddleware's 401s, microversions, the request limits, the legacy v2 controller's
 // update, a whole swap finished inside the server, the block-jobs extension, ownership of the
 // world, and a clean stop on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,12 @@ function cliSwapKinds(): string[] {
     twin.cleanup();
   }
   return cliKinds;
+}
+
+/** `nova-sim ARGS` expected to end by itself (a serve that wrongly started is killed after 20 s) */
+function simEnds(w: World, args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [NOVA_SIM, ...args], { env: w.env(), encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -230,6 +236,23 @@ describe('a served world, read and refused (one server for the block)', () => {
     expect(list.server.links[0].href).toBe(`${s.url}/v2/${PROJECT_DEMO}/servers/${WEB_1}`);
   });
 
+  it("serves Nova's os-volumes proxy to Cinder: list, show, create, delete", async () => {
+    const h = { 'X-Auth-Token': admin, 'Content-Type': 'application/json' };
+    const list = (await (await fetch(`${s.url}/v2.1/os-volumes/detail`, { headers: h })).json()) as { volumes: { id: string; displayName: string; attachments: Record<string, string>[] }[] };
+    const web = list.volumes.find((v) => v.id === WEB_DATA);
+    expect(web).toMatchObject({ displayName: 'web-data', attachments: [{ id: WEB_DATA, volumeId: WEB_DATA, serverId: WEB_1, device: '/dev/vdb' }] });
+    expect(list.volumes.find((v) => v.id === NEW_WEB_DATA)?.attachments).toEqual([{}]);
+    const missing = await fetch(`${s.url}/v2.1/os-volumes/no-such-volume`, { headers: h });
+    expect([missing.status, await missing.json()]).toEqual([404, { itemNotFound: { code: 404, message: 'Volume no-such-volume could not be found.' } }]);
+    const made = await fetch(`${s.url}/v2.1/os-volumes`, { method: 'POST', headers: h, body: JSON.stringify({ volume: { size: 1, display_name: 'via-proxy' } }) });
+    expect(made.status).toBe(200);
+    const vol = ((await made.json()) as { volume: { id: string; displayName: string; size: number } }).volume;
+    expect(vol).toMatchObject({ displayName: 'via-proxy', size: 1 });
+    const shown = (await (await fetch(`${s.url}/v2.1/os-volumes/${vol.id}`, { headers: h })).json()) as { volume: { displayName: string } };
+    expect(shown.volume.displayName).toBe('via-proxy');
+    expect((await fetch(`${s.url}/v2.1/os-volumes/${vol.id}`, { method: 'DELETE', headers: h })).status).toBe(202);
+  });
+
   it('serves Cinder v2 and v3 under /volume and Glance v2 under /image', async () => {
     for (const v of ['v2', 'v3']) {
       const r = await fetch(`${s.url}/volume/${v}/${PROJECT_DEMO}/volumes/${WEB_DATA}`, { headers: { 'X-Auth-Token': admin } });
@@ -261,8 +284,30 @@ describe('a served world, read and refused (one server for the block)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 
+  it('times out a client that sends its headers but never all of its body', async () => {
+    const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise<number>((r) => sock.on('close', () => r(Date.now())));
+    const t0 = Date.now();
+    sock.write(`POST /v2.1/servers HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${admin}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"server": `);
+    expect((await fetch(`${s.url}/v2.1/flavors`, { headers: { 'X-Auth-Token': admin } })).status).toBe(200);
+    expect((await closed) - t0).toBeLessThan(6000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it('refuses a request target that is not a path', async () => {
+    const sock = connect(Number(new URL(s.url).port), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.write('OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
   it('refuses a second server on the same world, in one line', () => {
-    const r = w.sim(['serve', '--state', w.state, '--port', '0']);
+    const r = simEnds(w, ['serve', '--state', w.state, '--port', '0']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`ERROR (CommandError): ${w.state} is already served by process ${s.child.pid} at ${s.url}; stop it first (kill -TERM ${s.child.pid})\n`);
     const rec = JSON.parse(readFileSync(`${w.state}.serve.json`, 'utf8')) as Record<string, unknown>;
@@ -287,7 +332,7 @@ describe('ports and tokens', () => {
     blocker = createServer();
     await new Promise<void>((r) => blocker?.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
-    const r = w.sim(['serve', '--state', w.state, '--port', String(port)]);
+    const r = simEnds(w, ['serve', '--state', w.state, '--port', String(port)]);
     expect(r).toEqual({ code: 1, stdout: '', stderr: `ERROR (CommandError): cannot listen on 127.0.0.1:${port}: Address already in use (EADDRINUSE)\n` });
     expect(existsSync(`${w.state}.serve.json`)).toBe(false);
   });

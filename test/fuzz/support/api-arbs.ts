@@ -174,6 +174,14 @@ export const apiRequest: fc.Arbitrary<ApiRequest> = fc
       fc.tuple(serverId, volumeId).map(([s, v]) => req('DELETE', `${NOVA}/servers/${s}/os-volume_attachments/${v}`, undefined, 'DELETE os-volume_attachments/:id')),
       fc.constantFrom('flavors', 'flavors/detail', 'flavors/1', 'flavors/constructor', 'images', 'images/detail', 'images/6b1d5a3e-9c2f-4e7a-8b1d-2c3e4f5a6b7c', 'images/__proto__', '', 'nosuch', 'servers/x/y/z').map((p) => req('GET', `${NOVA}/${p}`, undefined, `GET ${p}`)),
       fc.constantFrom('PATCH', 'PUT', 'HEAD', 'OPTIONS', 'constructor').map((m) => req(m, `${NOVA}/servers`, undefined, `${m} servers`)),
+      // limits and the os-volumes proxy to Cinder
+      fc.tuple(qs).map(([q]) => req('GET', `${NOVA}/limits${q}`, undefined, 'GET limits')),
+      fc.tuple(qs).map(([q]) => req('GET', `${NOVA}/os-volumes/detail${q}`, undefined, 'GET os-volumes/detail')),
+      volumeId.map((v) => req('GET', `${NOVA}/os-volumes/${v}`, undefined, 'GET os-volumes/:id')),
+      mutate({ volume: { size: 1, display_name: 'fuzz', display_description: 'd', volume_type: 'lvmdriver-1', availability_zone: 'nova', metadata: { a: 'b' } } }).map((b) =>
+        req('POST', `${NOVA}/os-volumes`, b, 'POST os-volumes'),
+      ),
+      volumeId.map((v) => req('DELETE', `${NOVA}/os-volumes/${v}`, undefined, 'DELETE os-volumes/:id')),
       // cinder-api
       fc.tuple(qs).map(([q]) => req('GET', `${CINDER}/${PROJECT}/volumes/detail${q}`, undefined, 'GET volumes/detail')),
       fc.tuple(qs).map(([q]) => req('GET', `${CINDER}/${PROJECT}/volumes${q}`, undefined, 'GET volumes')),
