@@ -11,7 +11,7 @@
 // the polls' own work put back (from the command's --trace-file).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,14 +53,16 @@ function run(cmd, args, state, extra = {}) {
 }
 
 function ensureLarge() {
-  if (existsSync(largeState)) return;
-  // an older key's world is of no more use
+  // the state names its images by absolute path: it is built where it is kept, and marked
+  // complete once built
+  const done = join(largeDir, '.complete');
+  if (existsSync(done)) return;
+  // an older key's world (or a half-built one) is of no more use
   rmSync(cacheRoot, { recursive: true, force: true });
-  mkdirSync(cacheRoot, { recursive: true });
-  const tmp = mkdtempSync(join(cacheRoot, 'building-'));
-  const r = run(novaSim, ['init', '--generate', `servers=${servers},volumes=${volumes}`, '--seed', String(seed)], join(tmp, 'state.json'));
+  mkdirSync(largeDir, { recursive: true });
+  const r = run(novaSim, ['init', '--generate', `servers=${servers},volumes=${volumes}`, '--seed', String(seed)], largeState);
   console.log(`large-init: ${r.s.toFixed(2)} s, RSS ${r.mib.toFixed(0)} MiB (${servers} servers, ${volumes} volumes)`);
-  renameSync(tmp, largeDir);
+  writeFileSync(done, '');
 }
 
 /** the generated world's first active, unlocked, persistent server, its volume and a spare */

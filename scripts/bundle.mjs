@@ -30,7 +30,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['fs-ext', 'ajv', 'ora', 'chalk'],
+  external: ['fs-ext', 'ajv', 'ora', 'chalk', 'better-sqlite3'],
   alias: { 'emoji-regex': join(root, 'scripts/shims/emoji-regex.cjs') },
   // the launcher passes the bundle's own file URL in
   define: { 'import.meta.url': '__novasimUrl' },

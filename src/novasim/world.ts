@@ -12,7 +12,7 @@ import { CREATE } from '../nova/compute/instance_actions.js';
 import { imagesDir, instanceDiskPath, isSafeId, logsDir, volumeImagePath } from '../state/paths.js';
 import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
-import { StateStore as Store } from '../state/store.js';
+import { StateStore as Store, type StateFormat } from '../state/store.js';
 import { SCHEMA_VERSION, type Domain, type DomainDisk, type Flavor, type Image, type Instance, type State, type User, type Volume } from '../state/types.js';
 
 const GiB = 1024 ** 3;
@@ -376,7 +376,7 @@ export async function ensureWorld(store: StateStore, onNotice?: (line: string) =
 }
 
 /** nova-sim init [--fixture NAME|PATH] [--force] */
-export async function initWorld(statePath: string, fixture: string | Fixture, force: boolean): Promise<{ created: boolean; path: string }> {
+export async function initWorld(statePath: string, fixture: string | Fixture, force: boolean, format: StateFormat = 'json'): Promise<{ created: boolean; path: string }> {
   let fx: Fixture;
   if (typeof fixture === 'string') fx = loadFixture(fixture);
   else {
@@ -387,7 +387,7 @@ export async function initWorld(statePath: string, fixture: string | Fixture, fo
   const store = new Store(statePath);
   const existed = existsSync(statePath);
   if (!force && existed) throw new StateExists(statePath);
-  const written = await store.create(() => materialize(statePath, fx), force);
+  const written = await store.create(() => materialize(statePath, fx), force, format);
   if (!written) throw new StateExists(statePath);
   // the nova-sim shell prints "Replaced" for a world that was there before
   return { created: !existed, path: statePath };

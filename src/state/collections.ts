@@ -1,0 +1,151 @@
+// The state's large collections (servers, their BDMs, volumes, domains, instance actions,
+// guest loads) and the indexed look-ups the hot paths use on them. On a JSON state a look-up
+// is an array search; on a state kept in SQLite (sqlite-store.ts) it is an index query that
+// loads the rows it finds and nothing else, so a command that reads one server does not
+// parse thirty thousand volumes. Either way the records returned are the state's own: a
+// change made to one is saved like a change made through the array.
+import type { Bdm, Domain, GuestLoad, Instance, InstanceAction, State, Volume } from './types.js';
+
+export interface CollectionRows {
+  instances: Instance;
+  bdms: Bdm;
+  volumes: Volume;
+  domains: Domain;
+  instanceActions: InstanceAction;
+  guestLoads: GuestLoad;
+}
+export type CollectionName = keyof CollectionRows;
+
+/** a record's field kept as an indexed column of its table */
+export interface IndexedField {
+  field: string;
+  column: string;
+  unique?: boolean;
+}
+
+export interface CollectionSpec {
+  name: CollectionName;
+  /** where it sits in the state document */
+  section: 'nova' | 'cinder' | 'libvirt' | null;
+  /** its key within the section (or the state, for a top-level one) */
+  prop: string;
+  /** absent in older files (read as none): kept absent */
+  optional: boolean;
+  /** the record's unique key, if it has one */
+  key: IndexedField | null;
+  /** the fields look-ups filter on */
+  fields: IndexedField[];
+}
+
+export const COLLECTIONS: readonly CollectionSpec[] = [
+  {
+    name: 'instances',
+    section: 'nova',
+    prop: 'instances',
+    optional: false,
+    key: { field: 'uuid', column: 'uuid', unique: true },
+    fields: [
+      { field: 'id', column: 'num', unique: true },
+      { field: 'name', column: 'name' },
+      { field: 'projectId', column: 'project_id' },
+    ],
+  },
+  {
+    name: 'bdms',
+    section: 'nova',
+    prop: 'bdms',
+    optional: false,
+    key: { field: 'id', column: 'num', unique: true },
+    fields: [
+      { field: 'instanceUuid', column: 'instance_uuid' },
+      { field: 'volumeId', column: 'volume_id' },
+    ],
+  },
+  {
+    name: 'instanceActions',
+    section: 'nova',
+    prop: 'instanceActions',
+    optional: true,
+    key: null,
+    fields: [{ field: 'instanceUuid', column: 'instance_uuid' }],
+  },
+  {
+    name: 'volumes',
+    section: 'cinder',
+    prop: 'volumes',
+    optional: false,
+    key: { field: 'id', column: 'id', unique: true },
+    fields: [
+      { field: 'displayName', column: 'name' },
+      { field: 'status', column: 'status' },
+      { field: 'projectId', column: 'project_id' },
+    ],
+  },
+  {
+    name: 'domains',
+    section: 'libvirt',
+    prop: 'domains',
+    optional: false,
+    key: { field: 'uuid', column: 'uuid', unique: true },
+    fields: [
+      { field: 'name', column: 'name', unique: true },
+      { field: 'id', column: 'num', unique: true },
+    ],
+  },
+  {
+    name: 'guestLoads',
+    section: null,
+    prop: 'guestLoads',
+    optional: true,
+    key: null,
+    fields: [{ field: 'server', column: 'server' }],
+  },
+];
+
+export const COLLECTION: Record<CollectionName, CollectionSpec> = Object.fromEntries(COLLECTIONS.map((c) => [c.name, c])) as Record<CollectionName, CollectionSpec>;
+
+/** what a state kept in a store that can look records up by index offers */
+export interface IndexedRows {
+  /** the records whose `field` equals `value`, in the collection's order */
+  where<C extends CollectionName>(collection: C, field: string, value: string | number): CollectionRows[C][];
+}
+
+/** the symbol under which a lazily loaded state keeps its store (never serialised) */
+export const INDEXED = Symbol.for('novasim.state.indexed');
+
+function indexedOf(state: State): IndexedRows | undefined {
+  return (state as unknown as Record<symbol, IndexedRows | undefined>)[INDEXED];
+}
+
+/** the collection's array (materialising it on a lazily loaded state) */
+export function rowsOf<C extends CollectionName>(state: State, collection: C): CollectionRows[C][] {
+  const spec = COLLECTION[collection];
+  const holder = (spec.section ? state[spec.section] : state) as unknown as Record<string, CollectionRows[C][] | undefined>;
+  return holder[spec.prop] ?? [];
+}
+
+function fieldOf(row: unknown, field: string): unknown {
+  return (row as Record<string, unknown>)[field];
+}
+
+/** the records of `collection` whose `field` is `value`, in order */
+export function where<C extends CollectionName>(state: State, collection: C, field: string, value: string | number): CollectionRows[C][] {
+  const idx = indexedOf(state);
+  if (idx && indexedField(collection, field)) return idx.where(collection, field, value);
+  return rowsOf(state, collection).filter((r) => fieldOf(r, field) === value);
+}
+
+/** the record of `collection` whose unique key (or unique `field`) is `value` */
+export function byKey<C extends CollectionName>(state: State, collection: C, value: string | number, field?: string): CollectionRows[C] | undefined {
+  const f = field ?? COLLECTION[collection].key?.field;
+  if (!f) throw new Error(`${collection} has no key`);
+  const idx = indexedOf(state);
+  if (idx && indexedField(collection, f)) return idx.where(collection, f, value)[0];
+  return rowsOf(state, collection).find((r) => fieldOf(r, f) === value);
+}
+
+export function indexedField(collection: CollectionName, field: string): IndexedField | undefined {
+  const spec = COLLECTION[collection];
+  if (spec.key?.field === field) return spec.key;
+  return spec.fields.find((f) => f.field === field);
+}
