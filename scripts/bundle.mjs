@@ -37,7 +37,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
   // smaller to parse; class and function names are kept for error messages
-  minify: true,
+  minify: process.env.NOVASIM_BUNDLE_PLAIN !== "1",
   keepNames: true,
 });
 

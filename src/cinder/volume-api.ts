@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
+import { byKey } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -26,7 +27,7 @@ export interface CinderContext {
 const AVAILABLE_MIGRATION_STATUS: (string | null)[] = [null, 'deleting', 'error', 'success'];
 
 export function getVolume(state: State, ctx: CinderContext, volumeId: string): Volume {
-  const v = state.cinder.volumes.find((x) => x.id === volumeId);
+  const v = byKey(state, 'volumes', volumeId);
   // a volume of another project is invisible to a non-admin, as Cinder's DB query filters it
   if (!v || (!ctx.isAdmin && v.projectId !== ctx.projectId)) throw new VolumeNotFound(volumeId);
   return v;

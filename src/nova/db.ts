@@ -3,6 +3,7 @@
 import type { RequestContext } from '../common/context.js';
 import type { Bdm, Instance, InstanceAction, InstanceActionEvent, State } from '../state/types.js';
 import { InstanceActionEventNotFound, InstanceActionNotFound, InstanceNotFound, VolumeBDMNotFound } from './exception.js';
+import { byKey, where } from '../state/collections.js';
 
 /** CONF.instance_name_template = 'instance-%08x' */
 export function instanceName(inst: Pick<Instance, 'id'>): string {
@@ -12,24 +13,25 @@ export function instanceName(inst: Pick<Instance, 'id'>): string {
 /** instance_get_by_uuid with project_only: another project's instance is not found (a
  * deleted one too, unless the context reads deleted rows: read_deleted='yes') */
 export function instanceGetByUuid(state: State, ctx: RequestContext, uuid: string, readDeleted = false): Instance {
-  const inst = state.nova.instances.find((i) => i.uuid === uuid && (readDeleted || !i.deleted));
+  const found = byKey(state, 'instances', uuid);
+  const inst = found && (readDeleted || !found.deleted) ? found : undefined;
   if (!inst || (!ctx.isAdmin && inst.projectId !== ctx.projectId)) throw new InstanceNotFound(uuid);
   return inst;
 }
 
 export function bdmsByInstance(state: State, instanceUuid: string): Bdm[] {
-  return state.nova.bdms.filter((b) => b.instanceUuid === instanceUuid);
+  return where(state, 'bdms', 'instanceUuid', instanceUuid);
 }
 
 /** BlockDeviceMapping.get_by_volume_and_instance */
 export function bdmByVolumeAndInstance(state: State, volumeId: string, instanceUuid: string): Bdm {
-  const bdm = state.nova.bdms.find((b) => b.volumeId === volumeId && b.instanceUuid === instanceUuid);
+  const bdm = where(state, 'bdms', 'volumeId', volumeId).find((b) => b.instanceUuid === instanceUuid);
   if (!bdm) throw new VolumeBDMNotFound(volumeId);
   return bdm;
 }
 
 export function updateInstance(state: State, uuid: string, values: Partial<Instance>): Instance {
-  const inst = state.nova.instances.find((i) => i.uuid === uuid);
+  const inst = byKey(state, 'instances', uuid);
   if (!inst) throw new InstanceNotFound(uuid);
   Object.assign(inst, values, { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
   return inst;

@@ -108,13 +108,20 @@ export const COLLECTION: Record<CollectionName, CollectionSpec> = Object.fromEnt
 export interface IndexedRows {
   /** the records whose `field` equals `value`, in the collection's order */
   where<C extends CollectionName>(collection: C, field: string, value: string | number): CollectionRows[C][];
+  /** the records whose `field` passes `test` (tested on the indexed column, not the record) */
+  matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][];
 }
 
 /** the symbol under which a lazily loaded state keeps its store (never serialised) */
 export const INDEXED = Symbol.for('novasim.state.indexed');
 
-function indexedOf(state: State): IndexedRows | undefined {
-  return (state as unknown as Record<symbol, IndexedRows | undefined>)[INDEXED];
+/** the store to ask, while the collection is not read whole (then the array is the truth) */
+function indexedOf(state: State, collection: CollectionName): IndexedRows | undefined {
+  const idx = (state as unknown as Record<symbol, IndexedRows | undefined>)[INDEXED];
+  if (!idx) return undefined;
+  const spec = COLLECTION[collection];
+  const holder = spec.section ? state[spec.section] : state;
+  return Object.getOwnPropertyDescriptor(holder, spec.prop)?.get ? idx : undefined;
 }
 
 /** the collection's array (materialising it on a lazily loaded state) */
@@ -130,16 +137,24 @@ function fieldOf(row: unknown, field: string): unknown {
 
 /** the records of `collection` whose `field` is `value`, in order */
 export function where<C extends CollectionName>(state: State, collection: C, field: string, value: string | number): CollectionRows[C][] {
-  const idx = indexedOf(state);
+  const idx = indexedOf(state, collection);
   if (idx && indexedField(collection, field)) return idx.where(collection, field, value);
   return rowsOf(state, collection).filter((r) => fieldOf(r, field) === value);
+}
+
+/** the records of `collection` whose `field` passes `test`, in order: on a state kept in
+ * SQLite only those records are loaded */
+export function matching<C extends CollectionName>(state: State, collection: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][] {
+  const idx = indexedOf(state, collection);
+  if (idx && indexedField(collection, field)) return idx.matching(collection, field, test);
+  return rowsOf(state, collection).filter((r) => test(fieldOf(r, field)));
 }
 
 /** the record of `collection` whose unique key (or unique `field`) is `value` */
 export function byKey<C extends CollectionName>(state: State, collection: C, value: string | number, field?: string): CollectionRows[C] | undefined {
   const f = field ?? COLLECTION[collection].key?.field;
   if (!f) throw new Error(`${collection} has no key`);
-  const idx = indexedOf(state);
+  const idx = indexedOf(state, collection);
   if (idx && indexedField(collection, f)) return idx.where(collection, f, value)[0];
   return rowsOf(state, collection).find((r) => fieldOf(r, f) === value);
 }

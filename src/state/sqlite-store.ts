@@ -48,6 +48,7 @@ export interface Db {
   prepare(sql: string): Statement;
   exec(sql: string): void;
   pragma(sql: string, opts?: { simple?: boolean }): unknown;
+  function(name: string, fn: (...args: unknown[]) => unknown): void;
   close(): void;
   readonly inTransaction: boolean;
 }
@@ -91,6 +92,7 @@ function createSchema(db: Db): void {
 function pragmas(db: Db): void {
   db.pragma('journal_mode = DELETE');
   db.pragma('synchronous = FULL');
+  db.function('novasim_test', (v: unknown) => (currentTest?.(v) ? 1 : 0));
 }
 
 // ---- the skeleton: the state without its large collections ---------------------------------
@@ -142,7 +144,11 @@ class LazyWorld implements IndexedRows {
   /** collections read whole */
   readonly whole = new Set<CollectionName>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** a state that will be saved: what each row was is kept, to write only what changed */
+    private readonly tracking: boolean,
+  ) {}
 
   private cache(c: CollectionName): Map<number, Loaded> {
     let m = this.loaded.get(c);
@@ -161,8 +167,15 @@ class LazyWorld implements IndexedRows {
   }
 
   all(c: CollectionName): object[] {
-    const rows = this.db.prepare(`SELECT seq, json FROM ${c} ORDER BY seq`).raw(true).all() as Array<[number, string]>;
     this.whole.add(c);
+    const m = this.loaded.get(c);
+    if (!this.tracking && !m?.size) {
+      // a state only read: the records, and nothing kept about them
+      const texts = this.db.prepare(`SELECT json FROM ${c} ORDER BY seq`).raw(true).all() as Array<[string]>;
+      return texts.map((t) => JSON.parse(t[0]) as object);
+    }
+    const rows = this.db.prepare(`SELECT seq, json FROM ${c} ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+    if (!this.tracking) return rows.map(([seq, text]) => m?.get(seq)?.obj ?? (JSON.parse(text) as object));
     return rows.map(([seq, text]) => this.adopt(c, seq, text));
   }
 
@@ -170,20 +183,41 @@ class LazyWorld implements IndexedRows {
     const col = indexedField(c, field);
     if (!col) throw new Error(`${c}.${field} is not indexed`);
     const rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
+    return this.merge(c, rows, (o) => (o as Record<string, unknown>)[field] === value);
+  }
+
+  matching<C extends CollectionName>(c: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][] {
+    const col = indexedField(c, field);
+    if (!col) throw new Error(`${c}.${field} is not indexed`);
+    currentTest = test;
+    let rows: Array<[number, string]>;
+    try {
+      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+    } finally {
+      currentTest = null;
+    }
+    return this.merge(c, rows, (o) => test((o as Record<string, unknown>)[field]));
+  }
+
+  /** the rows found, with the records changed in memory since they were loaded (their present
+   * value decides), in the collection's order */
+  private merge<C extends CollectionName>(c: C, rows: Array<[number, string]>, keep: (o: object) => boolean): CollectionRows[C][] {
     const found = new Map<number, object>();
     for (const [seq, text] of rows) found.set(seq, this.adopt(c, seq, text));
-    // records changed in memory since they were loaded: their present value decides
     for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
     return [...found.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([, o]) => o)
-      .filter((o) => (o as Record<string, unknown>)[field] === value) as CollectionRows[C][];
+      .filter(keep) as CollectionRows[C][];
   }
 }
 
+/** the test novasim_test() runs in the query under way (matching()) */
+let currentTest: ((value: unknown) => boolean) | null = null;
+
 /** a state on the database: its small parts parsed, each large collection loaded on first use */
-function lazyState(db: Db, skeleton: string): { state: State; world: LazyWorld } {
-  const world = new LazyWorld(db);
+function lazyState(db: Db, skeleton: string, tracking: boolean): { state: State; world: LazyWorld } {
+  const world = new LazyWorld(db, tracking);
   const doc = JSON.parse(skeleton) as Record<string, unknown>;
   for (const spec of COLLECTIONS) {
     const holder = holderOf(doc, spec);
@@ -403,7 +437,7 @@ export class SqliteWorld {
     }
     const problem = skeletonProblem(skeleton, this.path);
     if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
-    return lazyState(this.db, skeleton).state;
+    return lazyState(this.db, skeleton, false).state;
   }
 
   /** runs `fn` on the state inside one write transaction and commits what it changed */
@@ -412,7 +446,7 @@ export class SqliteWorld {
     db.exec('BEGIN IMMEDIATE');
     try {
       const skeleton = this.skeleton();
-      const { state, world } = lazyState(db, skeleton);
+      const { state, world } = lazyState(db, skeleton, true);
       const result = fn(state);
       return this.finish(state, world, result, beforeCommit, onProblem);
     } catch (err) {
@@ -444,7 +478,9 @@ function skeletonProblem(skeleton: string, path: string): string | null {
     const holder = holderOf(doc, spec);
     if (holder && typeof holder === 'object' && holder[spec.prop] === MARK) holder[spec.prop] = [];
   }
-  return validateState(doc, path);
+  // (no record, so no path: the images are checked with the records that name them)
+  void path;
+  return validateState(doc);
 }
 
 /**

@@ -647,9 +647,20 @@ function pathsProblem(s: StateDoc, statePath: string, known?: KnownImages): stri
 
   // No symbolic link on the way to an image: the folders' entries are read once (a
   // directory entry tells a link apart without a stat), an opened server disk is lstat'ed.
-  const links = (dir: string): { self: boolean; entries: Set<string> } => {
+  const links = (dir: string): { self: boolean; entries: { has(name: string): boolean; size: number } } => {
     const st = lstatOrNull(dir);
     if (!st || st.isSymbolicLink()) return { self: Boolean(st), entries: new Set() };
+    if (known) {
+      // a partial document (a few changed records of a large world): each entry it names is
+      // looked at, not the whole folder
+      const memo = new Map<string, boolean>();
+      const has = (name: string): boolean => {
+        let link = memo.get(name);
+        if (link === undefined) memo.set(name, (link = lstatOrNull(join(dir, name))?.isSymbolicLink() ?? false));
+        return link;
+      };
+      return { self: false, entries: { has, size: 1 } };
+    }
     try {
       return { self: false, entries: new Set(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name)) };
     } catch {
