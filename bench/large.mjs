@@ -4,14 +4,14 @@
 // volumes (default 3 × servers), against the same command on the default small world.
 // One line each:  large-<command>: X s, RSS Y MiB, small-world Z s
 // The world is built once and kept under os.tmpdir(), keyed by the generator's parameters
-// and the code that builds it; the swap is swapped back afterwards so the kept world stays
-// as built. Peak RSS is the kernel's (GNU time's %M, the process's VmHWM).
+// and the code that builds it; the swap is undone afterwards so the kept world stays
+// as built (from a copy taken when it was built). Peak RSS is the kernel's (GNU time's %M, the process's VmHWM).
 // The swap's "control plane" is its wall time less the copy and Mitaka's 0.5 s polls: the
 // time from the first BlockDevice.wait_for_job() to the end of the last one is taken out,
 // the polls' own work put back (from the command's --trace-file).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,14 @@ function ensureLarge() {
   mkdirSync(largeDir, { recursive: true });
   const r = run(novaSim, ['init', '--generate', `servers=${servers},volumes=${volumes}`, '--seed', String(seed)], largeState);
   console.log(`large-init: ${r.s.toFixed(2)} s, RSS ${r.mib.toFixed(0)} MiB (${servers} servers, ${volumes} volumes)`);
+  // the swap changes the world: each run starts from this copy of it
+  copyFileSync(largeState, join(largeDir, 'state.pristine'));
   writeFileSync(done, '');
+}
+
+/** the kept world as it was built (a swap of an earlier run undone) */
+function resetLarge() {
+  copyFileSync(join(largeDir, 'state.pristine'), largeState);
 }
 
 /** the generated world's first active, unlocked, persistent server, its volume and a spare */
@@ -109,8 +116,11 @@ try {
       'swap',
       (st, big) => {
         const [server, from, to] = big ? [sub.server, sub.volume, sub.spare] : ['web-1', 'd0c1a2b3-4e5f-4a6b-9c7d-8e9f0a1b2c01', 'e1d2c3b4-5a6f-4b7c-8d9e-0f1a2b3c4d03'];
+        // (Mitaka cannot swap a volume back: the BDM is found by the first volume's serial)
+        if (big) resetLarge();
+        else run(novaSim, ['init', '--force'], st);
         const r = swap(st, server, from, to);
-        swap(st, server, to, from); // back as it was
+        if (big) resetLarge();
         return r;
       },
     ],

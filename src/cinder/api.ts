@@ -1,5 +1,6 @@
 // cinder-api, v2: the volumes resource and the volume actions Nova calls
 // (cinder/api/v2/volumes.py, cinder/api/contrib/volume_actions.py, admin_actions.py).
+import { byKey } from '../state/collections.js';
 import { randomUUID } from 'node:crypto';
 import { contextFromToken, header } from '../common/auth.js';
 import { currentContext, newRequestId, type RequestContext } from '../common/context.js';
@@ -238,7 +239,7 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         )
       : volumeAction(c),
   );
-  const statusOf = (id: string) => store.read().cinder.volumes.find((v) => v.id === id)?.status;
+  const statusOf = (id: string) => byKey(store.read(), 'volumes', id)?.status;
 
   function listVolumes(c: Call, detail: boolean): HttpResponse {
     const allTenants = ['1', 'true', 'True'].includes(c.query.get('all_tenants') ?? '');

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
-import { byKey } from '../state/collections.js';
+import { byKey, where } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -119,7 +119,7 @@ export function extractSize(raw: unknown): number {
 
 /** QuotaReserveTask: gigabytes (volumes and snapshots of the project), then volumes */
 export function checkQuota(state: State, ctx: CinderContext, size: number): void {
-  const mine = state.cinder.volumes.filter((v) => v.projectId === ctx.projectId);
+  const mine = where(state, 'volumes', 'projectId', ctx.projectId);
   const consumed = mine.reduce((n, v) => n + v.size, 0);
   if (consumed + size > QUOTA_GIGABYTES) throw new VolumeSizeExceedsAvailableQuota('gigabytes', size, QUOTA_GIGABYTES, consumed);
   if (mine.length + 1 > QUOTA_VOLUMES) throw new VolumeLimitExceeded(QUOTA_VOLUMES);

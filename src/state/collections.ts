@@ -109,7 +109,7 @@ export interface IndexedRows {
   /** the records whose `field` equals `value`, in the collection's order */
   where<C extends CollectionName>(collection: C, field: string, value: string | number): CollectionRows[C][];
   /** the records whose `field` passes `test` (tested on the indexed column, not the record) */
-  matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][];
+  matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][];
 }
 
 /** the symbol under which a lazily loaded state keeps its store (never serialised) */
@@ -144,9 +144,16 @@ export function where<C extends CollectionName>(state: State, collection: C, fie
 
 /** the records of `collection` whose `field` passes `test`, in order: on a state kept in
  * SQLite only those records are loaded */
-export function matching<C extends CollectionName>(state: State, collection: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][] {
+export function matching<C extends CollectionName>(
+  state: State,
+  collection: C,
+  field: string,
+  test: (value: unknown) => boolean,
+  /** the test passes exactly the strings that hold this text (a hint the store may use) */
+  contains?: string,
+): CollectionRows[C][] {
   const idx = indexedOf(state, collection);
-  if (idx && indexedField(collection, field)) return idx.matching(collection, field, test);
+  if (idx && indexedField(collection, field)) return idx.matching(collection, field, test, contains);
   return rowsOf(state, collection).filter((r) => test(fieldOf(r, field)));
 }
 

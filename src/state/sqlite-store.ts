@@ -167,6 +167,14 @@ class LazyWorld implements IndexedRows {
   }
 
   all(c: CollectionName): object[] {
+    try {
+      return this.allRows(c);
+    } catch (err) {
+      throw readProblem(err);
+    }
+  }
+
+  private allRows(c: CollectionName): object[] {
     this.whole.add(c);
     const m = this.loaded.get(c);
     if (!this.tracking && !m?.size) {
@@ -182,17 +190,34 @@ class LazyWorld implements IndexedRows {
   where<C extends CollectionName>(c: C, field: string, value: string | number): CollectionRows[C][] {
     const col = indexedField(c, field);
     if (!col) throw new Error(`${c}.${field} is not indexed`);
-    const rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
+    let rows: Array<[number, string]>;
+    try {
+      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
+    } catch (err) {
+      throw readProblem(err);
+    }
     return this.merge(c, rows, (o) => (o as Record<string, unknown>)[field] === value);
   }
 
-  matching<C extends CollectionName>(c: C, field: string, test: (value: unknown) => boolean): CollectionRows[C][] {
+  matching<C extends CollectionName>(c: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][] {
     const col = indexedField(c, field);
     if (!col) throw new Error(`${c}.${field} is not indexed`);
+    if (contains !== undefined) {
+      // the test is "holds this text": SQLite's instr() runs it without calling back
+      let rows: Array<[number, string]>;
+      try {
+        rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`).raw(true).all(contains) as Array<[number, string]>;
+      } catch (err) {
+        throw readProblem(err);
+      }
+      return this.merge(c, rows, (o) => test((o as Record<string, unknown>)[field]));
+    }
     currentTest = test;
     let rows: Array<[number, string]>;
     try {
       rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+    } catch (err) {
+      throw readProblem(err);
     } finally {
       currentTest = null;
     }
@@ -210,6 +235,12 @@ class LazyWorld implements IndexedRows {
       .map(([, o]) => o)
       .filter(keep) as CollectionRows[C][];
   }
+}
+
+/** how a failed read of rows is told (the store sets it: a StateFileError naming the file) */
+let readProblem: (err: unknown) => Error = (err) => (err instanceof Error ? err : new Error(String(err)));
+export function setReadProblem(wrap: (err: unknown) => Error): void {
+  readProblem = wrap;
 }
 
 /** the test novasim_test() runs in the query under way (matching()) */

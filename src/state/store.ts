@@ -267,6 +267,7 @@ export class StateStore {
   }
 
   private readSqlite(mod: typeof SqliteStore): State {
+    currentSqlitePath = this.path;
     try {
       const state = mod.SqliteWorld.at(this.path).read();
       armFaults(state.faults);
@@ -278,6 +279,7 @@ export class StateStore {
 
   /** update() on a state kept in SQLite: one transaction that writes the rows that changed */
   private updateSqlite<T>(mod: typeof SqliteStore, fn: (state: State) => T): T {
+    currentSqlitePath = this.path;
     let world: SqliteStore.SqliteWorld;
     try {
       world = mod.SqliteWorld.at(this.path);
@@ -393,6 +395,14 @@ function sqlite(path: string): typeof SqliteStore | null {
 function isSqliteHeader(path: string): boolean {
   return SqliteStore.isSqliteFile(path);
 }
+
+// a row that cannot be read when a collection is first used: one line naming the file
+SqliteStore.setReadProblem((err) => {
+  const e = err as { code?: string; message?: string };
+  if (err instanceof StateFileError || !e.code?.startsWith('SQLITE_')) return err as Error;
+  return new StateFileError(currentSqlitePath ?? 'the state', `not a readable SQLite state (${(e.message ?? e.code).replace(/\s+/g, ' ')})`);
+});
+let currentSqlitePath: string | null = null;
 
 function sqliteReadError(path: string, err: unknown, mod: typeof SqliteStore): Error {
   if (err instanceof StateFileError) return err;

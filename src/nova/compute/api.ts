@@ -120,7 +120,9 @@ export class API {
     const s = this.store.read();
     const name = opts.name;
     // the name filter runs first, on the name alone (a large world loads only what matches)
-    const rows = name ? matching(s, 'instances', 'name', (v) => typeof v === 'string' && name.test(v)) : s.nova.instances;
+    // a pattern of letters, digits and '-', '_', ' ' matches the names that hold it
+    const literal = name && !name.flags && /^[A-Za-z0-9_ -]+$/.test(name.source) ? name.source : undefined;
+    const rows = name ? matching(s, 'instances', 'name', (v) => typeof v === 'string' && name.test(v), literal) : s.nova.instances;
     return rows.filter((i) => {
       if (i.deleted) return false;
       if (ctx.isAdmin && opts.allTenants) return opts.projectId ? i.projectId === opts.projectId : true;
