@@ -148,6 +148,8 @@ class LazyWorld implements IndexedRows {
     private readonly db: Db,
     /** a state that will be saved: what each row was is kept, to write only what changed */
     private readonly tracking: boolean,
+    /** the state file, named when a row cannot be read */
+    private readonly path: string,
   ) {}
 
   private cache(c: CollectionName): Map<number, Loaded> {
@@ -170,7 +172,7 @@ class LazyWorld implements IndexedRows {
     try {
       return this.allRows(c);
     } catch (err) {
-      throw readProblem(err);
+      throw readProblem(err, this.path);
     }
   }
 
@@ -194,7 +196,7 @@ class LazyWorld implements IndexedRows {
     try {
       rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
     } catch (err) {
-      throw readProblem(err);
+      throw readProblem(err, this.path);
     }
     return this.merge(c, rows, (o) => (o as Record<string, unknown>)[field] === value);
   }
@@ -208,7 +210,7 @@ class LazyWorld implements IndexedRows {
       try {
         rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`).raw(true).all(contains) as Array<[number, string]>;
       } catch (err) {
-        throw readProblem(err);
+        throw readProblem(err, this.path);
       }
       return this.merge(c, rows, (o) => test((o as Record<string, unknown>)[field]));
     }
@@ -217,7 +219,7 @@ class LazyWorld implements IndexedRows {
     try {
       rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`).raw(true).all() as Array<[number, string]>;
     } catch (err) {
-      throw readProblem(err);
+      throw readProblem(err, this.path);
     } finally {
       currentTest = null;
     }
@@ -238,8 +240,8 @@ class LazyWorld implements IndexedRows {
 }
 
 /** how a failed read of rows is told (the store sets it: a StateFileError naming the file) */
-let readProblem: (err: unknown) => Error = (err) => (err instanceof Error ? err : new Error(String(err)));
-export function setReadProblem(wrap: (err: unknown) => Error): void {
+let readProblem: (err: unknown, path: string) => Error = (err) => (err instanceof Error ? err : new Error(String(err)));
+export function setReadProblem(wrap: (err: unknown, path: string) => Error): void {
   readProblem = wrap;
 }
 
@@ -247,8 +249,8 @@ export function setReadProblem(wrap: (err: unknown) => Error): void {
 let currentTest: ((value: unknown) => boolean) | null = null;
 
 /** a state on the database: its small parts parsed, each large collection loaded on first use */
-function lazyState(db: Db, skeleton: string, tracking: boolean): { state: State; world: LazyWorld } {
-  const world = new LazyWorld(db, tracking);
+function lazyState(db: Db, skeleton: string, tracking: boolean, path: string): { state: State; world: LazyWorld } {
+  const world = new LazyWorld(db, tracking, path);
   const doc = JSON.parse(skeleton) as Record<string, unknown>;
   for (const spec of COLLECTIONS) {
     const holder = holderOf(doc, spec);
@@ -468,7 +470,7 @@ export class SqliteWorld {
     }
     const problem = skeletonProblem(skeleton, this.path);
     if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
-    return lazyState(this.db, skeleton, false).state;
+    return lazyState(this.db, skeleton, false, this.path).state;
   }
 
   /** runs `fn` on the state inside one write transaction and commits what it changed */
@@ -477,7 +479,7 @@ export class SqliteWorld {
     db.exec('BEGIN IMMEDIATE');
     try {
       const skeleton = this.skeleton();
-      const { state, world } = lazyState(db, skeleton, true);
+      const { state, world } = lazyState(db, skeleton, true, this.path);
       const result = fn(state);
       return this.finish(state, world, result, beforeCommit, onProblem);
     } catch (err) {

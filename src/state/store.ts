@@ -267,7 +267,6 @@ export class StateStore {
   }
 
   private readSqlite(mod: typeof SqliteStore): State {
-    currentSqlitePath = this.path;
     try {
       const state = mod.SqliteWorld.at(this.path).read();
       armFaults(state.faults);
@@ -279,7 +278,6 @@ export class StateStore {
 
   /** update() on a state kept in SQLite: one transaction that writes the rows that changed */
   private updateSqlite<T>(mod: typeof SqliteStore, fn: (state: State) => T): T {
-    currentSqlitePath = this.path;
     let world: SqliteStore.SqliteWorld;
     try {
       world = mod.SqliteWorld.at(this.path);
@@ -397,12 +395,11 @@ function isSqliteHeader(path: string): boolean {
 }
 
 // a row that cannot be read when a collection is first used: one line naming the file
-SqliteStore.setReadProblem((err) => {
+SqliteStore.setReadProblem((err, path) => {
   const e = err as { code?: string; message?: string };
   if (err instanceof StateFileError || !e.code?.startsWith('SQLITE_')) return err as Error;
-  return new StateFileError(currentSqlitePath ?? 'the state', `not a readable SQLite state (${(e.message ?? e.code).replace(/\s+/g, ' ')})`);
+  return new StateFileError(path, `not a readable SQLite state (${(e.message ?? e.code).replace(/\s+/g, ' ')})`);
 });
-let currentSqlitePath: string | null = null;
 
 function sqliteReadError(path: string, err: unknown, mod: typeof SqliteStore): Error {
   if (err instanceof StateFileError) return err;
