@@ -35,8 +35,11 @@ const CHARS = {
 
 /** prettytable.get_string() for a header and rows of strings */
 export function renderTable(header: string[], rows: Cell[][]): string {
-  const plain = plainTable(header, rows);
-  if (plain !== null) return plain;
+  return plainTable(header, rows) ?? cliTable(header, rows);
+}
+
+/** the table as cli-table3 draws it (any cell) */
+export function cliTable(header: string[], rows: Cell[][]): string {
   const T = Table();
   const t = new T({
     head: header,
