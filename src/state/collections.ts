@@ -110,6 +110,8 @@ export interface IndexedRows {
   where<C extends CollectionName>(collection: C, field: string, value: string | number): CollectionRows[C][];
   /** the records whose `field` passes `test` (tested on the indexed column, not the record) */
   matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][];
+  /** some fields of every record, without loading the records (null when it cannot) */
+  pick(collection: CollectionName, fields: string[]): Array<Record<string, unknown>> | null;
 }
 
 /** the symbol under which a lazily loaded state keeps its store (never serialised) */
@@ -155,6 +157,16 @@ export function matching<C extends CollectionName>(
   const idx = indexedOf(state, collection);
   if (idx && indexedField(collection, field)) return idx.matching(collection, field, test, contains);
   return rowsOf(state, collection).filter((r) => test(fieldOf(r, field)));
+}
+
+/** `fields` of every record of `collection`, in order, as plain objects to read (not the
+ * records: a change to them is not saved). On a state kept in SQLite the records are not
+ * loaded for it. */
+export function pick<C extends CollectionName, K extends keyof CollectionRows[C] & string>(state: State, collection: C, fields: K[]): Array<Pick<CollectionRows[C], K>> {
+  const idx = indexedOf(state, collection);
+  const picked = idx?.pick(collection, fields);
+  if (picked) return picked as Array<Pick<CollectionRows[C], K>>;
+  return rowsOf(state, collection).map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])) as Pick<CollectionRows[C], K>);
 }
 
 /** the record of `collection` whose unique key (or unique `field`) is `value` */

@@ -228,6 +228,21 @@ class LazyWorld implements IndexedRows {
     return this.merge(c, rows, (o) => test((o as Record<string, unknown>)[field]));
   }
 
+  /** some fields of every record, in order, without loading the records (a state only read,
+   * whose records of `c` were not loaded); null when that cannot be */
+  pick(c: CollectionName, fields: string[]): Array<Record<string, unknown>> | null {
+    if (this.tracking || this.loaded.get(c)?.size || !fields.every((f) => /^[A-Za-z]\w*$/.test(f))) return null;
+    // `->` gives each field as JSON text (true stays true): one string, parsed once
+    const item = `'[' || ${fields.map((f) => `COALESCE(json -> '$.${f}', 'null')`).join(" || ',' || ")} || ']'`;
+    let text: string;
+    try {
+      text = (this.db.prepare(`SELECT '[' || COALESCE(group_concat(${item}, ',' ORDER BY seq), '') || ']' FROM ${c}`).raw(true).get() as [string])[0];
+    } catch (err) {
+      throw readProblem(err, this.path);
+    }
+    return (JSON.parse(text) as unknown[][]).map((vals) => Object.fromEntries(fields.map((f, i) => [f, vals[i]])));
+  }
+
   /** the rows found, with the records changed in memory since they were loaded (their present
    * value decides), in the collection's order */
   private merge<C extends CollectionName>(c: C, rows: Array<[number, string]>, keep: (o: object) => boolean): CollectionRows[C][] {

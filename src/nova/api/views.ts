@@ -1,7 +1,7 @@
 // nova/api/openstack/compute/views/servers.py with the Mitaka extensions a 2.25 request
 // sees (extended status, AZ, server usage, extended volumes, disk config, and the
 // admin-only extended server attributes).
-import { where } from '../../state/collections.js';
+import { pick, where } from '../../state/collections.js';
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
 import type { Bdm, Flavor, Image, Instance, State } from '../../state/types.js';
@@ -35,10 +35,13 @@ function links(base: string, kind: string, id: string): { rel: string; href: str
  * 2.1 fields, delete_on_termination and six more OS-EXT-SRV-ATTR fields from 2.3, locked
  * from 2.9, host_status (admin) from 2.16, description from 2.19.
  */
+/** what a server's view shows of its BDMs */
+type ViewBdm = Pick<Bdm, 'instanceUuid' | 'volumeId' | 'destinationType' | 'deleteOnTermination'>;
+
 /** the BDMs of each instance, grouped once (a list's views look them up by instance) */
-export function bdmsByInstanceMap(state: State): (uuid: string) => Bdm[] {
-  const by = new Map<string, Bdm[]>();
-  for (const b of state.nova.bdms) {
+export function bdmsByInstanceMap(state: State): (uuid: string) => ViewBdm[] {
+  const by = new Map<string, ViewBdm[]>();
+  for (const b of pick(state, 'bdms', ['instanceUuid', 'volumeId', 'destinationType', 'deleteOnTermination'])) {
     const l = by.get(b.instanceUuid);
     if (l) l.push(b);
     else by.set(b.instanceUuid, [b]);
@@ -52,7 +55,7 @@ export function serverView(
   base: string,
   ctx: RequestContext,
   version: ApiVersion,
-  bdmsOf: (uuid: string) => Bdm[] = (uuid) => where(state, 'bdms', 'instanceUuid', uuid),
+  bdmsOf: (uuid: string) => ViewBdm[] = (uuid) => where(state, 'bdms', 'instanceUuid', uuid),
 ): Record<string, unknown> {
   const addresses: Record<string, unknown[]> = {};
   for (const [net, addrs] of Object.entries(inst.addresses)) {

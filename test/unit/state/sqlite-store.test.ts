@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateFixture } from '../../../src/novasim/generate.js';
 import { initWorld } from '../../../src/novasim/world.js';
-import { byKey, matching, where } from '../../../src/state/collections.js';
+import { byKey, matching, pick, where } from '../../../src/state/collections.js';
 import { StateCheckError, StateFileError, StateStore, StateWriteError } from '../../../src/state/store.js';
 import { exportState, importState } from '../../../src/state/transfer.js';
 import type { State } from '../../../src/state/types.js';
@@ -104,6 +104,14 @@ describe('indexed look-ups load only what they find, and agree with the arrays',
     // nothing was read whole: the arrays are still unread
     expect(Object.getOwnPropertyDescriptor(lazy.nova, 'instances')?.get).toBeTypeOf('function');
     expect(Object.getOwnPropertyDescriptor(lazy.cinder, 'volumes')?.get).toBeTypeOf('function');
+  });
+
+  it('pick gives the fields the records hold (booleans and nulls kept), without reading them', () => {
+    const lazy = new StateStore(sqlitePath).read();
+    const plain = JSON.parse(readFileSync(jsonPath, 'utf8')) as State;
+    const fields = ['instanceUuid', 'volumeId', 'deleteOnTermination', 'bootIndex'] as const;
+    expect(pick(lazy, 'bdms', [...fields])).toEqual(plain.nova.bdms.map((b) => ({ instanceUuid: b.instanceUuid, volumeId: b.volumeId, deleteOnTermination: b.deleteOnTermination, bootIndex: b.bootIndex })));
+    expect(Object.getOwnPropertyDescriptor(lazy.nova, 'bdms')?.get).toBeTypeOf('function');
   });
 
   it('a record found by key is the one the array holds once it is read', () => {
