@@ -3,7 +3,7 @@
 import type { RequestContext } from '../common/context.js';
 import type { Bdm, Instance, InstanceAction, InstanceActionEvent, State } from '../state/types.js';
 import { InstanceActionEventNotFound, InstanceActionNotFound, InstanceNotFound, VolumeBDMNotFound } from './exception.js';
-import { byKey, where } from '../state/collections.js';
+import { append, byKey, where } from '../state/collections.js';
 
 /** CONF.instance_name_template = 'instance-%08x' */
 export function instanceName(inst: Pick<Instance, 'id'>): string {
@@ -99,21 +99,24 @@ export function actionStart(
     message: null,
     events: [],
   };
-  const rows = (state.nova.instanceActions ??= []);
-  rows.push(row);
-  let over = rows.filter((a) => a.instanceUuid === instanceUuid).length - keep;
-  if (over > 0) state.nova.instanceActions = rows.filter((a) => a.instanceUuid !== instanceUuid || over-- <= 0);
+  append(state, 'instanceActions', row);
+  const mine = where(state, 'instanceActions', 'instanceUuid', instanceUuid);
+  const over = mine.length - keep;
+  if (over > 0) {
+    const gone = new Set<InstanceAction>(mine.slice(0, over));
+    state.nova.instanceActions = (state.nova.instanceActions ?? []).filter((a) => !gone.has(a));
+  }
   return row;
 }
 
 /** actions_get: the instance's actions, newest first (ORDER BY created_at DESC, id DESC) */
 export function actionsGet(state: State, instanceUuid: string): InstanceAction[] {
-  return (state.nova.instanceActions ?? []).filter((a) => a.instanceUuid === instanceUuid).reverse();
+  return where(state, 'instanceActions', 'instanceUuid', instanceUuid).reverse();
 }
 
 /** action_get_by_request_id: the instance's action of that request, or null */
 export function actionGetByRequestId(state: State, instanceUuid: string, requestId: string): InstanceAction | null {
-  return (state.nova.instanceActions ?? []).find((a) => a.instanceUuid === instanceUuid && a.requestId === requestId) ?? null;
+  return where(state, 'instanceActions', 'instanceUuid', instanceUuid).find((a) => a.requestId === requestId) ?? null;
 }
 
 /** action_events_get: the action's events, newest first */

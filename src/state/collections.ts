@@ -110,6 +110,8 @@ export interface IndexedRows {
   where<C extends CollectionName>(collection: C, field: string, value: string | number): CollectionRows[C][];
   /** the records whose `field` passes `test` (tested on the indexed column, not the record) */
   matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][];
+  /** adds a record at the end of the collection, without reading it */
+  append(collection: CollectionName, row: object): void;
   /** some fields of every record, without loading the records (null when it cannot) */
   pick(collection: CollectionName, fields: string[]): Array<Record<string, unknown>> | null;
 }
@@ -157,6 +159,16 @@ export function matching<C extends CollectionName>(
   const idx = indexedOf(state, collection);
   if (idx && indexedField(collection, field)) return idx.matching(collection, field, test, contains);
   return rowsOf(state, collection).filter((r) => test(fieldOf(r, field)));
+}
+
+/** adds `row` at the end of `collection` (creating an optional collection that is absent);
+ * on a state kept in SQLite the collection is not read for it */
+export function append<C extends CollectionName>(state: State, collection: C, row: CollectionRows[C]): void {
+  const idx = indexedOf(state, collection);
+  if (idx) return idx.append(collection, row);
+  const spec = COLLECTION[collection];
+  const holder = (spec.section ? state[spec.section] : state) as unknown as Record<string, CollectionRows[C][] | undefined>;
+  (holder[spec.prop] ??= []).push(row);
 }
 
 /** `fields` of every record of `collection`, in order, as plain objects to read (not the

@@ -143,6 +143,8 @@ class LazyWorld implements IndexedRows {
   readonly seqOf = new WeakMap<object, number>();
   /** collections read whole */
   readonly whole = new Set<CollectionName>();
+  /** records appended to a collection not read whole (append()), in order */
+  readonly appended = new Map<CollectionName, object[]>();
 
   constructor(
     private readonly db: Db,
@@ -177,6 +179,13 @@ class LazyWorld implements IndexedRows {
   }
 
   private allRows(c: CollectionName): object[] {
+    // records appended before the array was read come after its rows
+    const extra = this.appended.get(c) ?? [];
+    this.appended.delete(c);
+    return [...this.tableRows(c), ...extra];
+  }
+
+  private tableRows(c: CollectionName): object[] {
     this.whole.add(c);
     const m = this.loaded.get(c);
     if (!this.tracking && !m?.size) {
@@ -249,10 +258,17 @@ class LazyWorld implements IndexedRows {
     const found = new Map<number, object>();
     for (const [seq, text] of rows) found.set(seq, this.adopt(c, seq, text));
     for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
-    return [...found.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([, o]) => o)
-      .filter(keep) as CollectionRows[C][];
+    return [
+      ...[...found.entries()].sort((a, b) => a[0] - b[0]).map(([, o]) => o),
+      ...(this.appended.get(c) ?? []),
+    ].filter(keep) as CollectionRows[C][];
+  }
+
+  /** adds a record at the end of a collection not read whole, without reading it */
+  append(c: CollectionName, row: object): void {
+    let l = this.appended.get(c);
+    if (!l) this.appended.set(c, (l = []));
+    l.push(row);
   }
 }
 
@@ -320,6 +336,12 @@ function planCollection(world: LazyWorld, spec: CollectionSpec, state: State, ma
         plan.drop.push(seq);
         plan.put.push({ seq, obj: l.obj, text });
       }
+    }
+    // and the records appended, after every row
+    const extra = world.appended.get(spec.name) ?? [];
+    if (extra.length) {
+      let next = maxSeq();
+      for (const obj of extra) plan.put.push({ seq: ++next, obj, text: JSON.stringify(obj) });
     }
     return plan;
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateFixture } from '../../../src/novasim/generate.js';
 import { initWorld } from '../../../src/novasim/world.js';
-import { byKey, matching, pick, where } from '../../../src/state/collections.js';
+import { append, byKey, matching, pick, where } from '../../../src/state/collections.js';
 import { StateCheckError, StateFileError, StateStore, StateWriteError } from '../../../src/state/store.js';
 import { exportState, importState } from '../../../src/state/transfer.js';
 import type { State } from '../../../src/state/types.js';
@@ -145,6 +145,15 @@ describe('a save writes the rows that changed, checked, in one transaction', () 
       s.cinder.volumes.push(copy);
       s.nova.bdms.sort((a, b) => b.id - a.id); // a new order: the table is written again
     };
+    // appended without reading the collection; found by index in the same change
+    const appendAction = (s: State) => {
+      const first = where(s, 'instanceActions', 'instanceUuid', FX.servers[2].uuid)[0];
+      append(s, 'instanceActions', { ...structuredClone(first), requestId: 'req-appended' });
+      expect(where(s, 'instanceActions', 'instanceUuid', FX.servers[2].uuid).map((a) => a.requestId).at(-1)).toBe('req-appended');
+    };
+    await sqlite.update(appendAction);
+    await json.update(appendAction);
+    expect(Object.getOwnPropertyDescriptor(sqlite.read().nova, 'instanceActions')?.get).toBeTypeOf('function');
     await sqlite.update(change);
     await json.update(change);
     expect(normalised(exportState(sqlitePath), sqlitePath)).toBe(normalised(exportState(jsonPath), jsonPath));
