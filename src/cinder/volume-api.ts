@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
-import { byKey, where } from '../state/collections.js';
+import { append, byKey, where } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -171,7 +171,7 @@ export function createVolume(
     updatedAt: now,
     metadata: {},
   };
-  state.cinder.volumes.push(vol);
+  append(state, 'volumes', vol);
   return vol;
 }
 

@@ -15,7 +15,7 @@ import { libvirtFault } from './faults.js';
 import { QemuHost, type BlkdebugRules, type GuestStarter } from './qemu-host.js';
 import { traceLibvirt } from './trace.js';
 import { parseDomainXml } from './xml.js';
-import { byKey } from '../state/collections.js';
+import { append, byKey } from '../state/collections.js';
 
 export { VirDomain, type BlockJobInfo } from './domain.js';
 export type { JobProgressEvent, LiveJob } from './blockjob.js';
@@ -77,7 +77,7 @@ export class LibvirtConnection {
         if (existing.state === 'shutoff') existing.def = structuredClone(def);
         return;
       }
-      s.libvirt.domains.push({
+      append(s, 'domains', {
         name: def.name,
         uuid: def.uuid,
         id: null,

@@ -55,7 +55,7 @@ export function newBdm(state: State, values: Pick<Bdm, 'instanceUuid' | 'deviceN
     deviceType: null,
     ...values,
   };
-  state.nova.bdms.push(bdm);
+  append(state, 'bdms', bdm);
   return bdm;
 }
 

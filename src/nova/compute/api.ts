@@ -1,6 +1,6 @@
 // nova/compute/api.py (Mitaka): the compute API that nova-api calls. Guards first
 // (check_instance_lock, check_instance_state), then Cinder, then a cast to the host.
-import { matching, where } from '../../state/collections.js';
+import { append, matching, where } from '../../state/collections.js';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
@@ -388,7 +388,7 @@ export class API {
         configDrive: '',
         deleted: false,
       };
-      s.nova.instances.push(inst);
+      append(s, 'instances', inst);
       newImageBdm(s, inst.uuid, image.id);
       journalBegin(s, { kind: 'boot', instance: inst.uuid, device: null, id: ctx.requestId, volumes: [], step: 'api.accepted' });
       recordActionStart(s, ctx, inst, instance_actions.CREATE);
