@@ -3,6 +3,7 @@
 // LARGE_SERVERS servers (default 10,000, each with an attached volume) and LARGE_VOLUMES
 // volumes (default 3 × servers), against the same command on the default small world.
 // One line each:  large-<command>: X s, RSS Y MiB, small-world Z s
+// (the median of LARGE_REPEAT runs, 3 by default; RSS the highest of them)
 // The world is built once and kept under os.tmpdir(), keyed by the generator's parameters
 // and the code that builds it; the swap is undone afterwards so the kept world stays
 // as built (from a copy taken when it was built). Peak RSS is the kernel's (GNU time's %M, the process's VmHWM).
@@ -23,6 +24,12 @@ const servers = Number(process.env.LARGE_SERVERS ?? 10_000);
 const volumes = Number(process.env.LARGE_VOLUMES ?? servers * 3);
 const seed = Number(process.env.LARGE_SEED ?? 1);
 const only = process.argv.slice(2);
+/** each command runs this many times, alternating large and small; the median is printed */
+const repeat = Math.max(1, Number(process.env.LARGE_REPEAT ?? 3));
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
 
 const codeVersion = createHash('sha1');
 for (const f of ['package.json', 'src/novasim/generate.ts', 'src/novasim/world.ts', 'src/state/types.ts', 'src/state/store.ts']) {
@@ -129,10 +136,17 @@ try {
   for (const [name, fn] of cases) {
     if (only.length && !only.includes(name)) continue;
     try {
-      const big = fn(largeState, true);
-      const small = fn(smallState, false);
-      const extra = big.total !== undefined ? ` (wall ${big.total.toFixed(2)} s with the copy and polls)` : '';
-      console.log(`large-${name}: ${big.s.toFixed(3)} s, RSS ${big.mib.toFixed(0)} MiB, small-world ${small.s.toFixed(3)} s${extra}`);
+      const bigs = [];
+      const smalls = [];
+      for (let i = 0; i < repeat; i++) {
+        bigs.push(fn(largeState, true));
+        smalls.push(fn(smallState, false));
+      }
+      const s = median(bigs.map((r) => r.s));
+      const mib = Math.max(...bigs.map((r) => r.mib));
+      const small = median(smalls.map((r) => r.s));
+      const extra = bigs[0].total !== undefined ? ` (wall ${median(bigs.map((r) => r.total)).toFixed(2)} s with the copy and polls)` : '';
+      console.log(`large-${name}: ${s.toFixed(3)} s, RSS ${mib.toFixed(0)} MiB, small-world ${small.toFixed(3)} s${extra}`);
     } catch (err) {
       failed = true;
       console.log(`large-${name}: failed: ${err.message.split('\n')[0]}`);
