@@ -500,9 +500,36 @@ export class SqliteWorld {
   }
 
   /** a state read lazily from the committed database, its small parts checked */
+  /** a read transaction is open until the current task's synchronous work is done */
+  private reading = false;
+
+  /**
+   * Opens a read transaction that lasts until the current synchronous work ends (a
+   * microtask commits it): what a command reads from one state in one go (a request's
+   * handler) is one snapshot, as a JSON file read at once is. It holds the database's shared
+   * lock only that long, so no writer waits on a reader for more than that.
+   */
+  private snapshot(): void {
+    if (this.reading || this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    this.reading = true;
+    queueMicrotask(() => this.endSnapshot());
+  }
+
+  private endSnapshot(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    try {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    } catch {
+      // closed (the file was replaced): nothing to end
+    }
+  }
+
   read(): State {
     let skeleton: string;
     try {
+      this.snapshot();
       skeleton = this.skeleton();
     } catch (err) {
       throw err instanceof SqliteProblem ? err : asProblem(err);
@@ -515,6 +542,8 @@ export class SqliteWorld {
   /** runs `fn` on the state inside one write transaction and commits what it changed */
   transact<T>(fn: (state: State) => T, beforeCommit: () => void, onProblem: (problem: string) => Error): T {
     const db = this.db;
+    // a read snapshot of this task ends before the write transaction begins
+    this.endSnapshot();
     db.exec('BEGIN IMMEDIATE');
     try {
       const skeleton = this.skeleton();

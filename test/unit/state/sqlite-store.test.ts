@@ -121,6 +121,22 @@ describe('indexed look-ups load only what they find, and agree with the arrays',
   });
 });
 
+describe('a read is one snapshot for the synchronous work that follows it', () => {
+  it('another connection cannot commit until the reading task yields; then it can', async () => {
+    const state = new StateStore(sqlitePath).read();
+    const other = new Database(sqlitePath, { timeout: 0 });
+    try {
+      expect(() => other.exec("UPDATE meta SET value = value || '' WHERE key = 'format'")).toThrow(/locked|busy/i);
+      // the rows read lazily now are of the same snapshot
+      expect(state.nova.instances).toHaveLength(12);
+      await new Promise((r) => setImmediate(r));
+      expect(() => other.exec("UPDATE meta SET value = value || '' WHERE key = 'format'")).not.toThrow();
+    } finally {
+      other.close();
+    }
+  });
+});
+
 describe('a save writes the rows that changed, checked, in one transaction', () => {
   it('changes one record: only its row is written again, the rest keep their text', async () => {
     const store = new StateStore(sqlitePath);
