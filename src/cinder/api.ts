@@ -247,12 +247,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     // (name, status, metadata, availability_zone, bootable), which these are
     const name = c.query.get('name') ?? c.query.get('display_name');
     const status = c.query.get('status');
-    const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter(
-      (v) => (name === null || v.displayName === name) && (status === null || v.status === status),
-    );
-    const views = vols.map((v) =>
-      detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) },
-    );
+    // each volume's view is made as it is read: the records are not all held with the views
+    const views: unknown[] = [];
+    volumeApi.eachListedVolume(store.read(), c.ctx, allTenants, (v) => {
+      if ((name !== null && v.displayName !== name) || (status !== null && v.status !== status)) return;
+      views.push(detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) });
+    });
     return jsonResponse(200, { volumes: views });
   }
 

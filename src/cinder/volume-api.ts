@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
-import { append, byKey, where } from '../state/collections.js';
+import { append, byKey, each, where } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -35,6 +35,13 @@ export function getVolume(state: State, ctx: CinderContext, volumeId: string): V
 
 export function listVolumes(state: State, ctx: CinderContext, allTenants: boolean): Volume[] {
   return state.cinder.volumes.filter((v) => (ctx.isAdmin && allTenants) || v.projectId === ctx.projectId);
+}
+
+/** listVolumes, each volume handed to `fn` as it is read (none kept) */
+export function eachListedVolume(state: State, ctx: CinderContext, allTenants: boolean, fn: (v: Volume) => void): void {
+  each(state, 'volumes', (v) => {
+    if ((ctx.isAdmin && allTenants) || v.projectId === ctx.projectId) fn(v);
+  });
 }
 
 function touch(v: Volume): void {

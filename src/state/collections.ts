@@ -112,6 +112,8 @@ export interface IndexedRows {
   matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][];
   /** adds a record at the end of the collection, without reading it */
   append(collection: CollectionName, row: object): void;
+  /** each record in order, none kept (false when it cannot) */
+  each(collection: CollectionName, fn: (row: object) => void): boolean;
   /** some fields of every record, without loading the records (null when it cannot) */
   pick(collection: CollectionName, fields: string[]): Array<Record<string, unknown>> | null;
 }
@@ -159,6 +161,15 @@ export function matching<C extends CollectionName>(
   const idx = indexedOf(state, collection);
   if (idx && indexedField(collection, field)) return idx.matching(collection, field, test, contains);
   return rowsOf(state, collection).filter((r) => test(fieldOf(r, field)));
+}
+
+/** runs `fn` on each record of `collection`, in order. On a state kept in SQLite that was only
+ * read, the records are read one at a time and none is kept: a view of thirty thousand
+ * volumes does not hold the records and the views at once. */
+export function each<C extends CollectionName>(state: State, collection: C, fn: (row: CollectionRows[C]) => void): void {
+  const idx = indexedOf(state, collection);
+  if (idx?.each(collection, fn as (row: object) => void)) return;
+  for (const r of rowsOf(state, collection)) fn(r);
 }
 
 /** adds `row` at the end of `collection` (creating an optional collection that is absent);

@@ -44,6 +44,7 @@ interface Statement {
   all(...params: unknown[]): unknown[];
   raw(on?: boolean): Statement;
   pluck(on?: boolean): Statement;
+  iterate(...params: unknown[]): IterableIterator<unknown>;
 }
 export interface Db {
   prepare(sql: string): Statement;
@@ -262,6 +263,20 @@ class LazyWorld implements IndexedRows {
       ...[...found.entries()].sort((a, b) => a[0] - b[0]).map(([, o]) => o),
       ...(this.appended.get(c) ?? []),
     ].filter(keep) as CollectionRows[C][];
+  }
+
+  /** each record in order, one at a time, none kept (a state only read whose records of `c`
+   * were not loaded); false when that cannot be */
+  each(c: CollectionName, fn: (row: object) => void): boolean {
+    if (this.tracking || this.loaded.get(c)?.size || this.appended.get(c)?.length) return false;
+    let it: IterableIterator<unknown>;
+    try {
+      it = this.db.prepare(`SELECT json FROM ${c} ORDER BY seq`).pluck().iterate();
+    } catch (err) {
+      throw readProblem(err, this.path);
+    }
+    for (const text of it) fn(JSON.parse(text as string) as object);
+    return true;
   }
 
   /** adds a record at the end of a collection not read whole, without reading it */
