@@ -115,7 +115,7 @@ export interface IndexedRows {
   /** each record in order, none kept (false when it cannot) */
   each(collection: CollectionName, fn: (row: object) => void): boolean;
   /** some fields of every record, without loading the records (null when it cannot) */
-  pick(collection: CollectionName, fields: string[]): Array<Record<string, unknown>> | null;
+  pick(collection: CollectionName, fields: string[], nonNull?: string): Array<Record<string, unknown>> | null;
 }
 
 /** the symbol under which a lazily loaded state keeps its store (never serialised) */
@@ -185,11 +185,19 @@ export function append<C extends CollectionName>(state: State, collection: C, ro
 /** `fields` of every record of `collection`, in order, as plain objects to read (not the
  * records: a change to them is not saved). On a state kept in SQLite the records are not
  * loaded for it. */
-export function pick<C extends CollectionName, K extends keyof CollectionRows[C] & string>(state: State, collection: C, fields: K[]): Array<Pick<CollectionRows[C], K>> {
+export function pick<C extends CollectionName, K extends keyof CollectionRows[C] & string>(
+  state: State,
+  collection: C,
+  fields: K[],
+  /** only the records where this indexed field is not null */
+  nonNull?: K,
+): Array<Pick<CollectionRows[C], K>> {
   const idx = indexedOf(state, collection);
-  const picked = idx?.pick(collection, fields);
+  const picked = idx?.pick(collection, fields, nonNull);
   if (picked) return picked as Array<Pick<CollectionRows[C], K>>;
-  return rowsOf(state, collection).map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])) as Pick<CollectionRows[C], K>);
+  return rowsOf(state, collection)
+    .filter((r) => nonNull === undefined || (r[nonNull] !== null && r[nonNull] !== undefined))
+    .map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])) as Pick<CollectionRows[C], K>);
 }
 
 /** the record of `collection` whose unique key (or unique `field`) is `value` */

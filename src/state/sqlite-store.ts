@@ -240,13 +240,21 @@ class LazyWorld implements IndexedRows {
 
   /** some fields of every record, in order, without loading the records (a state only read,
    * whose records of `c` were not loaded); null when that cannot be */
-  pick(c: CollectionName, fields: string[]): Array<Record<string, unknown>> | null {
-    if (this.tracking || this.loaded.get(c)?.size || !fields.every((f) => /^[A-Za-z]\w*$/.test(f))) return null;
-    // `->` gives each field as JSON text (true stays true): one string, parsed once
-    const item = `'[' || ${fields.map((f) => `COALESCE(json -> '$.${f}', 'null')`).join(" || ',' || ")} || ']'`;
+  pick(c: CollectionName, fields: string[], nonNull?: string): Array<Record<string, unknown>> | null {
+    if (this.tracking || this.loaded.get(c)?.size || this.appended.get(c)?.length || !fields.every((f) => /^[A-Za-z]\w*$/.test(f))) return null;
+    // an indexed field is read from its column (none holds a boolean), any other with `->`
+    // (JSON text: true stays true); one string for all, parsed once
+    const expr = (f: string): string => {
+      const col = indexedField(c, f);
+      return col ? `json_quote(${col.column})` : `COALESCE(json -> '$.${f}', 'null')`;
+    };
+    const item = `'[' || ${fields.map(expr).join(" || ',' || ")} || ']'`;
+    const nn = nonNull === undefined ? undefined : indexedField(c, nonNull);
+    if (nonNull !== undefined && !nn) return null;
     let text: string;
     try {
-      text = (this.db.prepare(`SELECT '[' || COALESCE(group_concat(${item}, ',' ORDER BY seq), '') || ']' FROM ${c}`).raw(true).get() as [string])[0];
+      const sql = `SELECT '[' || COALESCE(group_concat(${item}, ',' ORDER BY seq), '') || ']' FROM ${c}${nn ? ` WHERE ${nn.column} IS NOT NULL` : ''}`;
+      text = (this.db.prepare(sql).raw(true).get() as [string])[0];
     } catch (err) {
       throw readProblem(err, this.path);
     }

@@ -41,7 +41,8 @@ type ViewBdm = Pick<Bdm, 'instanceUuid' | 'volumeId' | 'destinationType' | 'dele
 /** the BDMs of each instance, grouped once (a list's views look them up by instance) */
 export function bdmsByInstanceMap(state: State): (uuid: string) => ViewBdm[] {
   const by = new Map<string, ViewBdm[]>();
-  for (const b of pick(state, 'bdms', ['instanceUuid', 'volumeId', 'destinationType', 'deleteOnTermination'])) {
+  // (a view shows only the BDMs of volumes)
+  for (const b of pick(state, 'bdms', ['instanceUuid', 'volumeId', 'destinationType', 'deleteOnTermination'], 'volumeId')) {
     const l = by.get(b.instanceUuid);
     if (l) l.push(b);
     else by.set(b.instanceUuid, [b]);

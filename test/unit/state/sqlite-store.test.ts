@@ -111,6 +111,9 @@ describe('indexed look-ups load only what they find, and agree with the arrays',
     const plain = JSON.parse(readFileSync(jsonPath, 'utf8')) as State;
     const fields = ['instanceUuid', 'volumeId', 'deleteOnTermination', 'bootIndex'] as const;
     expect(pick(lazy, 'bdms', [...fields])).toEqual(plain.nova.bdms.map((b) => ({ instanceUuid: b.instanceUuid, volumeId: b.volumeId, deleteOnTermination: b.deleteOnTermination, bootIndex: b.bootIndex })));
+    expect(pick(lazy, 'bdms', ['instanceUuid', 'volumeId', 'destinationType'], 'volumeId')).toEqual(
+      plain.nova.bdms.filter((b) => b.volumeId !== null).map((b) => ({ instanceUuid: b.instanceUuid, volumeId: b.volumeId, destinationType: b.destinationType })),
+    );
     expect(Object.getOwnPropertyDescriptor(lazy.nova, 'bdms')?.get).toBeTypeOf('function');
   });
 
