@@ -30,14 +30,14 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['fs-ext', 'ajv', 'ora', 'chalk'],
+  external: ['fs-ext', 'ajv', 'ora', 'chalk', 'better-sqlite3'],
   alias: { 'emoji-regex': join(root, 'scripts/shims/emoji-regex.cjs') },
   // the launcher passes the bundle's own file URL in
   define: { 'import.meta.url': '__novasimUrl' },
   logLevel: 'warning',
   legalComments: 'none',
   // smaller to parse; class and function names are kept for error messages
-  minify: true,
+  minify: process.env.NOVASIM_BUNDLE_PLAIN !== "1",
   keepNames: true,
 });
 

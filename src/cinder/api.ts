@@ -1,5 +1,6 @@
 // cinder-api, v2: the volumes resource and the volume actions Nova calls
 // (cinder/api/v2/volumes.py, cinder/api/contrib/volume_actions.py, admin_actions.py).
+import { byKey } from '../state/collections.js';
 import { randomUUID } from 'node:crypto';
 import { contextFromToken, header } from '../common/auth.js';
 import { currentContext, newRequestId, type RequestContext } from '../common/context.js';
@@ -238,7 +239,7 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
         )
       : volumeAction(c),
   );
-  const statusOf = (id: string) => store.read().cinder.volumes.find((v) => v.id === id)?.status;
+  const statusOf = (id: string) => byKey(store.read(), 'volumes', id)?.status;
 
   function listVolumes(c: Call, detail: boolean): HttpResponse {
     const allTenants = ['1', 'true', 'True'].includes(c.query.get('all_tenants') ?? '');
@@ -246,12 +247,12 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     // (name, status, metadata, availability_zone, bootable), which these are
     const name = c.query.get('name') ?? c.query.get('display_name');
     const status = c.query.get('status');
-    const vols = read((s) => volumeApi.listVolumes(s, c.ctx, allTenants)).filter(
-      (v) => (name === null || v.displayName === name) && (status === null || v.status === status),
-    );
-    const views = vols.map((v) =>
-      detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) },
-    );
+    // each volume's view is made as it is read: the records are not all held with the views
+    const views: unknown[] = [];
+    volumeApi.eachListedVolume(store.read(), c.ctx, allTenants, (v) => {
+      if ((name !== null && v.displayName !== name) || (status !== null && v.status !== status)) return;
+      views.push(detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) });
+    });
     return jsonResponse(200, { volumes: views });
   }
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
+import { append, byKey, each, where } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -26,7 +27,7 @@ export interface CinderContext {
 const AVAILABLE_MIGRATION_STATUS: (string | null)[] = [null, 'deleting', 'error', 'success'];
 
 export function getVolume(state: State, ctx: CinderContext, volumeId: string): Volume {
-  const v = state.cinder.volumes.find((x) => x.id === volumeId);
+  const v = byKey(state, 'volumes', volumeId);
   // a volume of another project is invisible to a non-admin, as Cinder's DB query filters it
   if (!v || (!ctx.isAdmin && v.projectId !== ctx.projectId)) throw new VolumeNotFound(volumeId);
   return v;
@@ -34,6 +35,13 @@ export function getVolume(state: State, ctx: CinderContext, volumeId: string): V
 
 export function listVolumes(state: State, ctx: CinderContext, allTenants: boolean): Volume[] {
   return state.cinder.volumes.filter((v) => (ctx.isAdmin && allTenants) || v.projectId === ctx.projectId);
+}
+
+/** listVolumes, each volume handed to `fn` as it is read (none kept) */
+export function eachListedVolume(state: State, ctx: CinderContext, allTenants: boolean, fn: (v: Volume) => void): void {
+  each(state, 'volumes', (v) => {
+    if ((ctx.isAdmin && allTenants) || v.projectId === ctx.projectId) fn(v);
+  });
 }
 
 function touch(v: Volume): void {
@@ -118,7 +126,7 @@ export function extractSize(raw: unknown): number {
 
 /** QuotaReserveTask: gigabytes (volumes and snapshots of the project), then volumes */
 export function checkQuota(state: State, ctx: CinderContext, size: number): void {
-  const mine = state.cinder.volumes.filter((v) => v.projectId === ctx.projectId);
+  const mine = where(state, 'volumes', 'projectId', ctx.projectId);
   const consumed = mine.reduce((n, v) => n + v.size, 0);
   if (consumed + size > QUOTA_GIGABYTES) throw new VolumeSizeExceedsAvailableQuota('gigabytes', size, QUOTA_GIGABYTES, consumed);
   if (mine.length + 1 > QUOTA_VOLUMES) throw new VolumeLimitExceeded(QUOTA_VOLUMES);
@@ -170,7 +178,7 @@ export function createVolume(
     updatedAt: now,
     metadata: {},
   };
-  state.cinder.volumes.push(vol);
+  append(state, 'volumes', vol);
   return vol;
 }
 

@@ -2,6 +2,7 @@
 // block job it started, how QEMU's BLOCK_JOB_* events move that job on (the pivot that
 // changes the disk's source, the end that drops disk->mirror), and, beyond libvirt, the
 // progress a host process shows and the bounded-rate saves of that progress to the state.
+import { byKey } from '../state/collections.js';
 import { getLogger } from '../common/log.js';
 import { isoMicros } from '../common/time.js';
 import type { QmpEvent } from '../qemu/types.js';
@@ -135,7 +136,7 @@ export class BlockJobs {
     this.jobs.delete(this.key(job.domainUuid, job.dev));
     try {
       await this.store.update((s) => {
-        const d = s.libvirt.domains.find((x) => x.uuid === job.domainUuid);
+        const d = byKey(s, 'domains', job.domainUuid);
         if (!d) return;
         delete d.mirrors[job.dev];
         if (pivoted) {
@@ -157,7 +158,7 @@ export class BlockJobs {
   private async persistMirror(job: LiveJob, patch: Partial<DiskMirror>): Promise<void> {
     job.lastPersist = Date.now();
     await this.store.update((s) => {
-      const d = s.libvirt.domains.find((x) => x.uuid === job.domainUuid);
+      const d = byKey(s, 'domains', job.domainUuid);
       const m = d?.mirrors[job.dev];
       if (m) Object.assign(m, patch, { updatedAt: isoMicros() });
     });

@@ -15,6 +15,7 @@ import { libvirtFault } from './faults.js';
 import { QemuHost, type BlkdebugRules, type GuestStarter } from './qemu-host.js';
 import { traceLibvirt } from './trace.js';
 import { parseDomainXml } from './xml.js';
+import { append, byKey } from '../state/collections.js';
 
 export { VirDomain, type BlockJobInfo } from './domain.js';
 export type { JobProgressEvent, LiveJob } from './blockjob.js';
@@ -45,14 +46,14 @@ export class LibvirtConnection {
 
   /** virDomainLookupByUUIDString */
   lookupByUUIDString(uuid: string): VirDomain {
-    const d = this.store.read().libvirt.domains.find((x) => x.uuid === uuid);
+    const d = byKey(this.store.read(), 'domains', uuid);
     if (!d) throw new LibvirtError(VIR_ERR.NO_DOMAIN, `no domain with matching uuid '${uuid}'`);
     return new VirDomain(this, d.uuid, d.name);
   }
 
   /** virDomainLookupByName */
   lookupByName(name: string): VirDomain {
-    const d = this.store.read().libvirt.domains.find((x) => x.name === name);
+    const d = byKey(this.store.read(), 'domains', name, 'name');
     if (!d) throw new LibvirtError(VIR_ERR.NO_DOMAIN, `no domain with matching name '${name}'`);
     return new VirDomain(this, d.uuid, d.name);
   }
@@ -66,7 +67,7 @@ export class LibvirtConnection {
     const def = parseDomainXml(xml);
     libvirtFault('libvirt.defineXML', { domain: def.name });
     await this.store.update((s) => {
-      const existing = s.libvirt.domains.find((d) => d.uuid === def.uuid);
+      const existing = byKey(s, 'domains', def.uuid);
       if (existing) {
         if (existing.name !== def.name) {
           throw new LibvirtError(VIR_ERR.OPERATION_FAILED, `domain '${existing.name}' already exists with uuid ${def.uuid}`);
@@ -76,7 +77,7 @@ export class LibvirtConnection {
         if (existing.state === 'shutoff') existing.def = structuredClone(def);
         return;
       }
-      s.libvirt.domains.push({
+      append(s, 'domains', {
         name: def.name,
         uuid: def.uuid,
         id: null,
@@ -95,7 +96,7 @@ export class LibvirtConnection {
 
   /** qemuDomObjFromDomain: the domain as the driver sees it now */
   domainObj(uuid: string, name: string, s?: State): Domain {
-    const d = (s ?? this.store.read()).libvirt.domains.find((x) => x.uuid === uuid);
+    const d = byKey(s ?? this.store.read(), 'domains', uuid);
     if (!d) throw new LibvirtError(VIR_ERR.NO_DOMAIN, `no domain with matching uuid '${uuid}' (${name})`);
     if (s) {
       this.reapStaleMirrors(d);

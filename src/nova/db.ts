@@ -3,6 +3,7 @@
 import type { RequestContext } from '../common/context.js';
 import type { Bdm, Instance, InstanceAction, InstanceActionEvent, State } from '../state/types.js';
 import { InstanceActionEventNotFound, InstanceActionNotFound, InstanceNotFound, VolumeBDMNotFound } from './exception.js';
+import { append, byKey, where } from '../state/collections.js';
 
 /** CONF.instance_name_template = 'instance-%08x' */
 export function instanceName(inst: Pick<Instance, 'id'>): string {
@@ -12,24 +13,25 @@ export function instanceName(inst: Pick<Instance, 'id'>): string {
 /** instance_get_by_uuid with project_only: another project's instance is not found (a
  * deleted one too, unless the context reads deleted rows: read_deleted='yes') */
 export function instanceGetByUuid(state: State, ctx: RequestContext, uuid: string, readDeleted = false): Instance {
-  const inst = state.nova.instances.find((i) => i.uuid === uuid && (readDeleted || !i.deleted));
+  const found = byKey(state, 'instances', uuid);
+  const inst = found && (readDeleted || !found.deleted) ? found : undefined;
   if (!inst || (!ctx.isAdmin && inst.projectId !== ctx.projectId)) throw new InstanceNotFound(uuid);
   return inst;
 }
 
 export function bdmsByInstance(state: State, instanceUuid: string): Bdm[] {
-  return state.nova.bdms.filter((b) => b.instanceUuid === instanceUuid);
+  return where(state, 'bdms', 'instanceUuid', instanceUuid);
 }
 
 /** BlockDeviceMapping.get_by_volume_and_instance */
 export function bdmByVolumeAndInstance(state: State, volumeId: string, instanceUuid: string): Bdm {
-  const bdm = state.nova.bdms.find((b) => b.volumeId === volumeId && b.instanceUuid === instanceUuid);
+  const bdm = where(state, 'bdms', 'volumeId', volumeId).find((b) => b.instanceUuid === instanceUuid);
   if (!bdm) throw new VolumeBDMNotFound(volumeId);
   return bdm;
 }
 
 export function updateInstance(state: State, uuid: string, values: Partial<Instance>): Instance {
-  const inst = state.nova.instances.find((i) => i.uuid === uuid);
+  const inst = byKey(state, 'instances', uuid);
   if (!inst) throw new InstanceNotFound(uuid);
   Object.assign(inst, values, { updatedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
   return inst;
@@ -53,7 +55,7 @@ export function newBdm(state: State, values: Pick<Bdm, 'instanceUuid' | 'deviceN
     deviceType: null,
     ...values,
   };
-  state.nova.bdms.push(bdm);
+  append(state, 'bdms', bdm);
   return bdm;
 }
 
@@ -97,21 +99,24 @@ export function actionStart(
     message: null,
     events: [],
   };
-  const rows = (state.nova.instanceActions ??= []);
-  rows.push(row);
-  let over = rows.filter((a) => a.instanceUuid === instanceUuid).length - keep;
-  if (over > 0) state.nova.instanceActions = rows.filter((a) => a.instanceUuid !== instanceUuid || over-- <= 0);
+  append(state, 'instanceActions', row);
+  const mine = where(state, 'instanceActions', 'instanceUuid', instanceUuid);
+  const over = mine.length - keep;
+  if (over > 0) {
+    const gone = new Set<InstanceAction>(mine.slice(0, over));
+    state.nova.instanceActions = (state.nova.instanceActions ?? []).filter((a) => !gone.has(a));
+  }
   return row;
 }
 
 /** actions_get: the instance's actions, newest first (ORDER BY created_at DESC, id DESC) */
 export function actionsGet(state: State, instanceUuid: string): InstanceAction[] {
-  return (state.nova.instanceActions ?? []).filter((a) => a.instanceUuid === instanceUuid).reverse();
+  return where(state, 'instanceActions', 'instanceUuid', instanceUuid).reverse();
 }
 
 /** action_get_by_request_id: the instance's action of that request, or null */
 export function actionGetByRequestId(state: State, instanceUuid: string, requestId: string): InstanceAction | null {
-  return (state.nova.instanceActions ?? []).find((a) => a.instanceUuid === instanceUuid && a.requestId === requestId) ?? null;
+  return where(state, 'instanceActions', 'instanceUuid', instanceUuid).find((a) => a.requestId === requestId) ?? null;
 }
 
 /** action_events_get: the action's events, newest first */

@@ -35,6 +35,11 @@ const CHARS = {
 
 /** prettytable.get_string() for a header and rows of strings */
 export function renderTable(header: string[], rows: Cell[][]): string {
+  return plainTable(header, rows) ?? cliTable(header, rows);
+}
+
+/** the table as cli-table3 draws it (any cell) */
+export function cliTable(header: string[], rows: Cell[][]): string {
   const T = Table();
   const t = new T({
     head: header,
@@ -49,6 +54,33 @@ export function renderTable(header: string[], rows: Cell[][]): string {
     out += `\n${rule}`;
   }
   return out;
+}
+
+/** one line of printable ASCII: its width is its length */
+const PLAIN = /^[\x20-\x7e]*$/;
+
+/**
+ * The same table, drawn in one pass, when every cell is one line of printable ASCII (a
+ * list of ten thousand servers): cli-table3 lays a table out in time that grows with the
+ * square of its rows. Anything else (wide characters, line breaks, tabs) goes to cli-table3.
+ */
+function plainTable(header: string[], rows: Cell[][]): string | null {
+  if (!header.every((h) => PLAIN.test(h))) return null;
+  const widths = header.map((h) => h.length);
+  for (const r of rows) {
+    if (r.length !== header.length) return null;
+    for (let i = 0; i < r.length; i++) {
+      const c = r[i];
+      if (typeof c !== 'string' || !PLAIN.test(c)) return null;
+      if (c.length > widths[i]) widths[i] = c.length;
+    }
+  }
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const out = [rule, line(header), rule];
+  for (const r of rows) out.push(line(r as string[]));
+  out.push(rule);
+  return out.join('\n');
 }
 
 export type Formatter = (o: Resource) => unknown;

@@ -12,7 +12,7 @@ import { CREATE } from '../nova/compute/instance_actions.js';
 import { imagesDir, instanceDiskPath, isSafeId, logsDir, volumeImagePath } from '../state/paths.js';
 import { MAX_VOLUME_GIB } from '../state/validate.js';
 import type { StateStore } from '../state/store.js';
-import { StateStore as Store } from '../state/store.js';
+import { StateStore as Store, type StateFormat } from '../state/store.js';
 import { SCHEMA_VERSION, type Domain, type DomainDisk, type Flavor, type Image, type Instance, type State, type User, type Volume } from '../state/types.js';
 
 const GiB = 1024 ** 3;
@@ -227,6 +227,7 @@ export function materialize(statePath: string, fx: Fixture): State {
   rmSync(logsDir(statePath), { recursive: true, force: true });
   const now = isoMicros();
   const volumes: Volume[] = [];
+  const volumeById = new Map<string, Volume>();
   for (const v of fx.volumes) {
     const fd = sparseFile(volumeImagePath(statePath, v.id), v.size * GiB);
     try {
@@ -256,6 +257,7 @@ export function materialize(statePath: string, fx: Fixture): State {
       updatedAt: now,
       metadata: {},
     });
+    volumeById.set(v.id, volumes[volumes.length - 1]);
   }
 
   const state: State = {
@@ -313,7 +315,7 @@ export function materialize(statePath: string, fx: Fixture): State {
       { type: 'file', device: 'disk', driverType: 'raw', source: rootPath, targetDev: 'vda', targetBus: 'virtio', serial: null, alias: running ? 'virtio-disk0' : null, cache: 'none' },
     ];
     (s.volumes ?? []).forEach((a, i) => {
-      const vol = volumes.find((v) => v.id === a.volume) as Volume;
+      const vol = volumeById.get(a.volume) as Volume;
       const path = volumeImagePath(statePath, vol.id);
       const connector = { ip: '127.0.0.1', host: fx.host, initiator: `iqn.1994-05.com.redhat:${fx.host}`, multipath: false, platform: 'x86_64', os_type: 'linux2' };
       const cinfo = {
@@ -374,12 +376,18 @@ export async function ensureWorld(store: StateStore, onNotice?: (line: string) =
 }
 
 /** nova-sim init [--fixture NAME|PATH] [--force] */
-export async function initWorld(statePath: string, fixture: string, force: boolean): Promise<{ created: boolean; path: string }> {
-  const fx = loadFixture(fixture);
+export async function initWorld(statePath: string, fixture: string | Fixture, force: boolean, format: StateFormat = 'json'): Promise<{ created: boolean; path: string }> {
+  let fx: Fixture;
+  if (typeof fixture === 'string') fx = loadFixture(fixture);
+  else {
+    const problem = checkFixture(fixture);
+    if (problem) throw new FixtureError(`${fixture.name}: ${problem}`);
+    fx = fixture;
+  }
   const store = new Store(statePath);
   const existed = existsSync(statePath);
   if (!force && existed) throw new StateExists(statePath);
-  const written = await store.create(() => materialize(statePath, fx), force);
+  const written = await store.create(() => materialize(statePath, fx), force, format);
   if (!written) throw new StateExists(statePath);
   // the nova-sim shell prints "Replaced" for a world that was there before
   return { created: !existed, path: statePath };

@@ -14,8 +14,13 @@
 // The owner is the only writer by contract (the ownership record, src/serve/ownership.ts),
 // but a change made behind its back (an old client that ignored the record) is not lost:
 // each update first checks, under the lock, that the file is still the one it last saved.
+//
+// A world kept in SQLite (src/state/sqlite-store.ts) needs none of this: its reads load only
+// the rows they use and its saves write only the rows that changed, in one transaction, so
+// the owner reads and writes it as any process does.
 import { readFileSync, statSync } from 'node:fs';
 import { armFaults } from '../common/faults.js';
+import { isSqliteFile } from './sqlite-store.js';
 import { StateFileError, StateStore, parseState } from './store.js';
 import type { State } from './types.js';
 
@@ -51,6 +56,7 @@ export class OwnedStateStore extends StateStore {
 
   /** The current state, shared (and frozen with `freeze`): never modify it (use update()). */
   override read(): FrozenState {
+    if (this.sqlite()) return super.read();
     if (!this.snapshot) this.load();
     return this.snapshot as State;
   }
@@ -59,6 +65,18 @@ export class OwnedStateStore extends StateStore {
   reload(): void {
     this.snapshot = null;
   }
+
+  /** whether the file keeps its world in SQLite (checked when the file changes) */
+  private sqlite(): boolean {
+    const key = this.currentKey();
+    if (key !== this.formatKey) {
+      this.formatKey = key;
+      this.isSqlite = isSqliteFile(this.path);
+    }
+    return this.isSqlite;
+  }
+  private formatKey = '';
+  private isSqlite = false;
 
   protected override readForUpdate(): State {
     if (!this.snapshot || this.currentKey() !== this.fileKey) this.load();

@@ -4,7 +4,7 @@
 // every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
 // disk, an I/O error or a crash at any instant leaves either the old state or the new one,
 // never less.
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { armFaults, faultAt } from '../common/faults.js';
 import { strerror } from '../common/strerror.js';
 import type { State } from './types.js';
 import { validateState } from './validate.js';
+import * as SqliteStore from './sqlite-store.js';
 
 /** The state file is missing, unreadable, corrupt or of the wrong schema. */
 export class StateFileError extends SimError {
@@ -240,7 +241,8 @@ export class StateStore {
   }
 
   /** A consistent snapshot (writers replace the file by rename, so no lock is needed).
-   * Each call gets its own copy; a file already validated is only parsed again. */
+   * Each call gets its own copy; a file already validated is only parsed again.
+   * A large world kept in SQLite (sqlite-store.ts) is read lazily instead. */
   read(): State {
     let text: string;
     let key: string;
@@ -252,6 +254,7 @@ export class StateStore {
         armFaults(cached.faults);
         return cached;
       }
+      if (sqlite(this.path)) return this.readSqlite(sqlite(this.path) as typeof SqliteStore);
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -263,6 +266,48 @@ export class StateStore {
     return state;
   }
 
+  private readSqlite(mod: typeof SqliteStore): State {
+    try {
+      const state = mod.SqliteWorld.at(this.path).read();
+      armFaults(state.faults);
+      return state;
+    } catch (err) {
+      throw sqliteReadError(this.path, err, mod);
+    }
+  }
+
+  /** update() on a state kept in SQLite: one transaction that writes the rows that changed */
+  private updateSqlite<T>(mod: typeof SqliteStore, fn: (state: State) => T): T {
+    let world: SqliteStore.SqliteWorld;
+    try {
+      world = mod.SqliteWorld.at(this.path);
+    } catch (err) {
+      throw sqliteReadError(this.path, err, mod);
+    }
+    try {
+      return world.transact(
+        (state) => {
+          armFaults(state.faults);
+          const result = fn(state);
+          this.beforeSave?.(state);
+          return result;
+        },
+        () => {
+          // the `state.write` fault fails the commit as it fails a JSON file's write
+          const rule = faultAt('state.write');
+          if (rule) throw new StateWriteError(this.path, (rule.error ?? 'ENOSPC').toUpperCase() === 'EIO' ? 'EIO' : 'ENOSPC');
+        },
+        (problem) => new StateCheckError(this.path, problem),
+      );
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+        throw new StateWriteError(this.path, code.startsWith('SQLITE_FULL') ? 'ENOSPC' : code.startsWith('SQLITE_BUSY') ? 'EBUSY' : 'EIO');
+      }
+      throw err;
+    }
+  }
+
   /** Runs `fn` on the current state under the lock and saves what it changed; if `fn`
    * throws, nothing is written and the error propagates. */
   update<T>(fn: (state: State) => T): Promise<T> {
@@ -271,6 +316,8 @@ export class StateStore {
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
         const libs = await lockExclusive(fd, this.path);
+        const mod = sqlite(this.path);
+        if (mod) return this.updateSqlite(mod, fn);
         const state = this.readForUpdate();
         const result = fn(state);
         this.beforeSave?.(state);
@@ -284,14 +331,28 @@ export class StateStore {
 
   /** Creates the file from `build` (init), under the same lock. With `replace` false an
    * existing file is kept and false is returned. `build` may write the world's images. */
-  create(build: () => State, replace: boolean): Promise<boolean> {
+  create(build: () => State, replace: boolean, format: StateFormat = 'json'): Promise<boolean> {
     return this.mutex.run(async () => {
       mkdirSync(dirname(this.path), { recursive: true });
       const fd = openSync(`${this.path}.lock`, 'a');
       try {
         const libs = await lockExclusive(fd, this.path);
         if (!replace && this.exists()) return false;
-        this.write(libs, build());
+        const state = build();
+        if (format === 'sqlite') {
+          const problem = validateState(state, this.path);
+          if (problem) throw new StateCheckError(this.path, problem);
+          const mod = await loadSqliteStore();
+          try {
+            mod.writeSqliteState(this.path, state);
+          } catch (err) {
+            const code = (err as { code?: unknown }).code;
+            throw new StateWriteError(this.path, typeof code === 'string' && /FULL|ENOSPC/.test(code) ? 'ENOSPC' : typeof code === 'string' && code.startsWith('E') ? code : 'EIO');
+          }
+          this.cache = null;
+          return true;
+        }
+        this.write(libs, state);
         return true;
       } finally {
         closeSync(fd);
@@ -309,6 +370,8 @@ export class StateStore {
     if (problem) throw new StateCheckError(this.path, problem);
     this.cache = null;
     writeFileDurably(this.path, text);
+    // a SQLite world this JSON file replaced (init --format json over it) is closed
+    sqliteLoaded.SqliteWorld.closeAt(this.path);
     this.saved(doc, text);
   }
 
@@ -323,6 +386,43 @@ export class StateStore {
     void state;
     void text;
   }
+}
+
+/** how a state file keeps the world: one JSON document, or SQLite (large worlds) */
+export type StateFormat = 'json' | 'sqlite';
+
+// The SQLite store's native binding is loaded only for a state kept in SQLite (sqlite-store.ts
+// requires it on first use): a JSON world never pays for it.
+const sqliteLoaded = SqliteStore;
+/** kept for callers that load the store ahead (it is part of this module now) */
+export function loadSqliteStore(): Promise<typeof SqliteStore> {
+  return Promise.resolve(SqliteStore);
+}
+
+/** the file's first bytes say SQLite: the store's module (null for a JSON file) */
+function sqlite(path: string): typeof SqliteStore | null {
+  return isSqliteHeader(path) ? SqliteStore : null;
+}
+
+function isSqliteHeader(path: string): boolean {
+  return SqliteStore.isSqliteFile(path);
+}
+
+// a row that cannot be read when a collection is first used: one line naming the file
+SqliteStore.setReadProblem((err, path) => {
+  const e = err as { code?: string; message?: string };
+  if (err instanceof StateFileError || !e.code?.startsWith('SQLITE_')) return err as Error;
+  return new StateFileError(path, `not a readable SQLite state (${(e.message ?? e.code).replace(/\s+/g, ' ')})`);
+});
+
+function sqliteReadError(path: string, err: unknown, mod: typeof SqliteStore): Error {
+  if (err instanceof StateFileError) return err;
+  if (err instanceof mod.SqliteProblem) {
+    return new StateFileError(path, err.code === 'NOT_A_STATE' ? `not a novasim state file: ${err.message}` : `not a readable SQLite state (${err.message})`);
+  }
+  const e = err as { code?: string; message?: string };
+  if (e.code?.startsWith('SQLITE_')) return new StateFileError(path, `not a readable SQLite state (${(e.message ?? e.code).replace(/\s+/g, ' ')})`);
+  return err as Error;
 }
 
 /** the host's own storage under the state failed or stayed locked: not an answer of any API's */

@@ -455,15 +455,24 @@ const KNOWN_SECTIONS = new Set([
 ]);
 
 /**
+ * The records a partial document (the changed rows of a state kept in SQLite) does not hold
+ * but may name: a volume or a server of the rest of the state.
+ */
+export interface KnownImages {
+  volume(id: string): boolean;
+  instance(uuid: string): boolean;
+}
+
+/**
  * Returns the first problem found, or null when the document is a state this version can
  * trust. With `statePath` (as the store always gives it) the paths of the state are checked
  * too: each must be exactly an image the state derives from an id, and none may lead
  * through a symbolic link planted in its images folder.
  */
-export function validateState(doc: unknown, statePath?: string): string | null {
+export function validateState(doc: unknown, statePath?: string, known?: KnownImages): string | null {
   devicePaths.clear();
   try {
-    return shapeProblem(doc) ?? idsProblem(doc as StateDoc) ?? (statePath === undefined ? null : pathsProblem(doc as StateDoc, statePath));
+    return shapeProblem(doc) ?? idsProblem(doc as StateDoc) ?? (statePath === undefined ? null : pathsProblem(doc as StateDoc, statePath, known));
   } finally {
     devicePaths.clear();
   }
@@ -580,7 +589,7 @@ function idsProblem(s: StateDoc): string | null {
  * from the ids; and no image of the state, nor a folder on the way to it, is a symbolic
  * link (a link planted in the images folder would steer a write elsewhere).
  */
-function pathsProblem(s: StateDoc, statePath: string): string | null {
+function pathsProblem(s: StateDoc, statePath: string, known?: KnownImages): string | null {
   // the ids are file names by now (safeId), so the derived paths are plain concatenations
   // of what volumeImagePath and instanceDiskPath return
   const root = imagesDir(statePath);
@@ -588,8 +597,20 @@ function pathsProblem(s: StateDoc, statePath: string): string | null {
   const instancesDir = join(root, 'instances');
   const volumePath = (id: string): string => `${volumesDir}${sep}volume-${id}`;
   const serverDir = (uuid: string): string => `${instancesDir}${sep}${uuid}`;
-  const volumeImages = new Set(s.cinder.volumes.map((v) => volumePath(v.id)));
-  const serverImages = new Set(s.nova.instances.map((i) => `${serverDir(i.uuid)}${sep}disk`));
+  const volumeSet = new Set(s.cinder.volumes.map((v) => volumePath(v.id)));
+  const serverSet = new Set(s.nova.instances.map((i) => `${serverDir(i.uuid)}${sep}disk`));
+  const volumePrefix = `${volumesDir}${sep}volume-`;
+  const volumeImages = {
+    has: (p: string): boolean => volumeSet.has(p) || (known !== undefined && p.startsWith(volumePrefix) && known.volume(p.slice(volumePrefix.length))),
+  };
+  const serverImages = {
+    has: (p: string): boolean => {
+      if (serverSet.has(p)) return true;
+      if (!known || !p.startsWith(`${instancesDir}${sep}`) || !p.endsWith(`${sep}disk`)) return false;
+      const uuid = p.slice(instancesDir.length + 1, p.length - 5);
+      return !uuid.includes(sep) && known.instance(uuid);
+    },
+  };
   const notAnImage = (p: string, v: string): string => `${p} is not an image of this state: ${show(v)} (its images are in ${root})`;
 
   for (let i = 0; i < s.nova.bdms.length; i++) {
@@ -626,9 +647,20 @@ function pathsProblem(s: StateDoc, statePath: string): string | null {
 
   // No symbolic link on the way to an image: the folders' entries are read once (a
   // directory entry tells a link apart without a stat), an opened server disk is lstat'ed.
-  const links = (dir: string): { self: boolean; entries: Set<string> } => {
+  const links = (dir: string): { self: boolean; entries: { has(name: string): boolean; size: number } } => {
     const st = lstatOrNull(dir);
     if (!st || st.isSymbolicLink()) return { self: Boolean(st), entries: new Set() };
+    if (known) {
+      // a partial document (a few changed records of a large world): each entry it names is
+      // looked at, not the whole folder
+      const memo = new Map<string, boolean>();
+      const has = (name: string): boolean => {
+        let link = memo.get(name);
+        if (link === undefined) memo.set(name, (link = lstatOrNull(join(dir, name))?.isSymbolicLink() ?? false));
+        return link;
+      };
+      return { self: false, entries: { has, size: 1 } };
+    }
     try {
       return { self: false, entries: new Set(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name)) };
     } catch {

@@ -9,7 +9,7 @@ import { FlavorNotFound, ImageNotFound, InstanceInvalidState, InstanceIsLocked, 
 import { vmStatesForStatus } from '../vm-states.js';
 import type { Action, ApiCall } from './controller.js';
 import { create_server, reboot, reset_state, validate } from './schemas.js';
-import { serverSummary, serverView } from './views.js';
+import { bdmsByInstanceMap, serverSummary, serverView } from './views.js';
 import { conflictForInvalidState, expectedErrors } from './wsgi.js';
 
 function getInstance(compute: API, c: ApiCall): Instance {
@@ -34,15 +34,30 @@ function isAllTenants(q: URLSearchParams): boolean {
  * for any pattern JavaScript cannot compile or run (V8's "Regular expression too large"
  * comes only when the pattern first runs).
  */
-function filterByName(list: Instance[], pattern: string): Instance[] {
-  const invalid = () => new HttpFault(400, `Invalid input for query parameters name. Value: ${pattern}. ${pyRepr(pattern)} is not a 'regex'`);
-  let re: RegExp;
+function invalidName(pattern: string): HttpFault {
+  return new HttpFault(400, `Invalid input for query parameters name. Value: ${pattern}. ${pyRepr(pattern)} is not a 'regex'`);
+}
+
+function nameRegex(pattern: string): RegExp {
+  const invalid = () => invalidName(pattern);
   try {
-    re = new RegExp(pattern);
+    const re = new RegExp(pattern);
     re.test('');
-    return list.filter((i) => re.test(i.name));
+    return re;
   } catch {
     throw invalid();
+  }
+}
+
+/** the instances whose name the pattern matches (the DB's REGEXP runs on the name column) */
+function filterByName(compute: API, c: ApiCall, opts: { allTenants: boolean; projectId?: string }, pattern: string): Instance[] {
+  const re = nameRegex(pattern);
+  try {
+    return compute.get_all(c.ctx, { ...opts, name: re });
+  } catch (err) {
+    // V8 may refuse a pattern only when it runs
+    if (err instanceof SyntaxError || err instanceof RangeError) throw invalidName(pattern);
+    throw err;
   }
 }
 
@@ -51,9 +66,9 @@ export function serversController(store: StateStore, compute: API): Record<strin
   function filtered(c: ApiCall): Instance[] {
     const allTenants = isAllTenants(c.query);
     if (allTenants && !c.ctx.isAdmin) throw new HttpFault(403, "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed.");
-    let list = compute.get_all(c.ctx, { allTenants, projectId: c.query.get('tenant_id') ?? c.query.get('project_id') ?? undefined });
+    const opts = { allTenants, projectId: c.query.get('tenant_id') ?? c.query.get('project_id') ?? undefined };
     const name = c.query.get('name');
-    if (name !== null) list = filterByName(list, name);
+    let list = name !== null ? filterByName(compute, c, opts, name) : compute.get_all(c.ctx, opts);
     const status = c.query.get('status');
     if (status !== null) {
       const states = vmStatesForStatus(status);
@@ -76,7 +91,9 @@ export function serversController(store: StateStore, compute: API): Record<strin
 
   const detail: Action = async (c) => {
     const s = store.read();
-    return jsonResponse(200, { servers: filtered(c).map((i) => serverView(s, i, c.base, c.ctx, c.version)) });
+    const list = filtered(c);
+    const bdmsOf = bdmsByInstanceMap(s);
+    return jsonResponse(200, { servers: list.map((i) => serverView(s, i, c.base, c.ctx, c.version, bdmsOf)) });
   };
 
   const show: Action = (c) =>

@@ -1,9 +1,10 @@
 // nova/api/openstack/compute/views/servers.py with the Mitaka extensions a 2.25 request
 // sees (extended status, AZ, server usage, extended volumes, disk config, and the
 // admin-only extended server attributes).
+import { pick, where } from '../../state/collections.js';
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
-import type { Flavor, Image, Instance, State } from '../../state/types.js';
+import type { Bdm, Flavor, Image, Instance, State } from '../../state/types.js';
 import { instanceName } from '../db.js';
 import { statusFromState } from '../vm-states.js';
 import { cmpVersion, type ApiVersion } from './wsgi.js';
@@ -34,7 +35,29 @@ function links(base: string, kind: string, id: string): { rel: string; href: str
  * 2.1 fields, delete_on_termination and six more OS-EXT-SRV-ATTR fields from 2.3, locked
  * from 2.9, host_status (admin) from 2.16, description from 2.19.
  */
-export function serverView(state: State, inst: Instance, base: string, ctx: RequestContext, version: ApiVersion): Record<string, unknown> {
+/** what a server's view shows of its BDMs */
+type ViewBdm = Pick<Bdm, 'instanceUuid' | 'volumeId' | 'destinationType' | 'deleteOnTermination'>;
+
+/** the BDMs of each instance, grouped once (a list's views look them up by instance) */
+export function bdmsByInstanceMap(state: State): (uuid: string) => ViewBdm[] {
+  const by = new Map<string, ViewBdm[]>();
+  // (a view shows only the BDMs of volumes)
+  for (const b of pick(state, 'bdms', ['instanceUuid', 'volumeId', 'destinationType', 'deleteOnTermination'], 'volumeId')) {
+    const l = by.get(b.instanceUuid);
+    if (l) l.push(b);
+    else by.set(b.instanceUuid, [b]);
+  }
+  return (uuid) => by.get(uuid) ?? [];
+}
+
+export function serverView(
+  state: State,
+  inst: Instance,
+  base: string,
+  ctx: RequestContext,
+  version: ApiVersion,
+  bdmsOf: (uuid: string) => ViewBdm[] = (uuid) => where(state, 'bdms', 'instanceUuid', uuid),
+): Record<string, unknown> {
   const addresses: Record<string, unknown[]> = {};
   for (const [net, addrs] of Object.entries(inst.addresses)) {
     addresses[net] = addrs.map((a) => ({
@@ -44,8 +67,8 @@ export function serverView(state: State, inst: Instance, base: string, ctx: Requ
       'OS-EXT-IPS:type': a.type,
     }));
   }
-  const volumes = state.nova.bdms
-    .filter((b) => b.instanceUuid === inst.uuid && b.volumeId && b.destinationType === 'volume')
+  const volumes = bdmsOf(inst.uuid)
+    .filter((b) => b.volumeId && b.destinationType === 'volume')
     .map((b) => (atLeast(version, '2.3') ? { id: b.volumeId, delete_on_termination: b.deleteOnTermination } : { id: b.volumeId }));
   const status = statusFromState(inst.vmState, inst.taskState);
   const view: Record<string, unknown> = {

@@ -1,5 +1,6 @@
 // nova/compute/api.py (Mitaka): the compute API that nova-api calls. Guards first
 // (check_instance_lock, check_instance_state), then Cinder, then a cast to the host.
+import { append, matching, where } from '../../state/collections.js';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
@@ -115,9 +116,14 @@ export class API {
   }
 
   /** API.get_all with the search options nova-api passes on */
-  get_all(ctx: RequestContext, opts: { allTenants: boolean; projectId?: string }): Instance[] {
+  get_all(ctx: RequestContext, opts: { allTenants: boolean; projectId?: string; name?: RegExp }): Instance[] {
     const s = this.store.read();
-    return s.nova.instances.filter((i) => {
+    const name = opts.name;
+    // the name filter runs first, on the name alone (a large world loads only what matches)
+    // a pattern of letters, digits and '-', '_', ' ' matches the names that hold it
+    const literal = name && !name.flags && /^[A-Za-z0-9_ -]+$/.test(name.source) ? name.source : undefined;
+    const rows = name ? matching(s, 'instances', 'name', (v) => typeof v === 'string' && name.test(v), literal) : s.nova.instances;
+    return rows.filter((i) => {
       if (i.deleted) return false;
       if (ctx.isAdmin && opts.allTenants) return opts.projectId ? i.projectId === opts.projectId : true;
       return i.projectId === ctx.projectId;
@@ -188,7 +194,7 @@ export class API {
     const dev = await this.rpc.reserve_block_device_name(ctx, instance, device, volumeId);
     // volume_bdm: the row just reserved. A device name is unique on an instance (the host
     // refuses one in use), so it names this row and never an attachment already there.
-    const bdmId = this.store.read().nova.bdms.find((b) => b.instanceUuid === instance.uuid && b.deviceName === dev && b.volumeId === volumeId)?.id;
+    const bdmId = where(this.store.read(), 'bdms', 'instanceUuid', instance.uuid).find((b) => b.deviceName === dev && b.volumeId === volumeId)?.id;
     try {
       const volume = await this.volumeApi.get(ctx, volumeId);
       this.volumeApi.check_attach(volume, instance);
@@ -382,7 +388,7 @@ export class API {
         configDrive: '',
         deleted: false,
       };
-      s.nova.instances.push(inst);
+      append(s, 'instances', inst);
       newImageBdm(s, inst.uuid, image.id);
       journalBegin(s, { kind: 'boot', instance: inst.uuid, device: null, id: ctx.requestId, volumes: [], step: 'api.accepted' });
       recordActionStart(s, ctx, inst, instance_actions.CREATE);

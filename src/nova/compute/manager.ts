@@ -1,5 +1,6 @@
 // nova/compute/manager.py (Mitaka): ComputeManager, the RPC endpoint on the host.
 // swap_volume, _swap_volume and _init_volume_connection follow the seed line by line.
+import { byKey, where } from '../../state/collections.js';
 import type { RequestContext } from '../../common/context.js';
 import { elevated } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
@@ -120,7 +121,7 @@ export class ComputeManager {
       };
       LOG.debug(`swap_volume: Updating volume ${bdm.volumeId} BDM record with ${pyRepr(logged)}`, { context, instance: instance.uuid });
       await this.store.update((s) => {
-        const row = s.nova.bdms.find((b) => b.id === bdm.id);
+        const row = byKey(s, 'bdms', bdm.id);
         if (row) Object.assign(row, values);
         journalEnd(s, journaled);
       });
@@ -216,7 +217,7 @@ export class ComputeManager {
 
   /** attach_volume → DriverVolumeBlockDevice.attach */
   async attach_volume(context: RequestContext, instance: Instance, bdmId: number): Promise<void> {
-    const bdm = this.store.read().nova.bdms.find((b) => b.id === bdmId);
+    const bdm = byKey(this.store.read(), 'bdms', bdmId);
     if (!bdm || !bdm.volumeId) return;
     const volumeId = bdm.volumeId;
     const connector = this.driver.get_volume_connector(instance);
@@ -229,7 +230,7 @@ export class ComputeManager {
       await this.volume_api.attach(context, volumeId, instance.uuid, bdm.deviceName, instance.host);
       const info = JSON.stringify(cinfo);
       await this.store.update((s) => {
-        const row = s.nova.bdms.find((b) => b.id === bdmId);
+        const row = byKey(s, 'bdms', bdmId);
         if (row) row.connectionInfo = info;
         journalEnd(s, key);
       });
@@ -342,7 +343,7 @@ export class ComputeManager {
   /** _delete_instance → _shutdown_instance: power off, volumes detached in Cinder, BDMs and instance gone */
   private async _delete_instance(context: RequestContext, instance: Instance, event: string): Promise<void> {
     await this.driver.destroy(instance);
-    const bdms = this.store.read().nova.bdms.filter((b) => b.instanceUuid === instance.uuid);
+    const bdms = where(this.store.read(), 'bdms', 'instanceUuid', instance.uuid);
     const connector = this.driver.get_volume_connector(instance);
     for (const bdm of bdms) {
       if (!bdm.volumeId) continue;

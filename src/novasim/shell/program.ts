@@ -19,10 +19,13 @@ import { logsCommand } from './commands/logs.js';
 import { serveCommand } from './commands/serve.js';
 import { virshCommand } from './commands/virsh.js';
 import { volumePathCommand } from './commands/volume-path.js';
+import { exportCommand, importCommand } from './commands/transfer.js';
 
 /** nova-sim's subcommands, in the order `nova-sim --help` lists them */
 export const SIM_COMMANDS: readonly SimCommandFactory[] = [
   initCommand,
+  exportCommand,
+  importCommand,
   volumePathCommand,
   logsCommand,
   configCommand,
