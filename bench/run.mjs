@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // npm run bench: every benchmark, each printing its closing line(s).
-// Pass names to run a subset: node bench/run.mjs startup | mirror
+// Pass names to run a subset: node bench/run.mjs startup | mirror | serve
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['startup', 'mirror'];
+const all = ['startup', 'mirror', 'serve'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = false;
 for (const name of wanted) {

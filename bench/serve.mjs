@@ -85,44 +85,46 @@ async function token(url) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** The second client: attach a spare volume to a server, wait for it, detach it, wait; again.
- * Records what it saw acknowledged as done, per volume: the last one must be in the end state. */
+/** The second client: attach a spare volume to a server and wait until Cinder shows it
+ * in-use (the attach is a cast after the 200), detach it and wait until it is available;
+ * again. Records what it saw acknowledged as done, per volume: that must be the end state. */
 async function attachDetachLoop(url, tok, until) {
   const headers = { 'X-Auth-Token': tok, 'Content-Type': 'application/json' };
   const believed = new Map(); // volume -> server it is attached to, or null
   let ops = 0;
   let failures = 0;
-  const attachmentsOf = async (server) => {
-    const r = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments`, { headers });
-    return (await r.json()).volumeAttachments.map((a) => a.volumeId);
+  const status = async (vol) => {
+    const r = await fetch(`${url}/volume/v2/${PROJECT_DEMO}/volumes/${vol}`, { headers });
+    return (await r.json()).volume.status;
+  };
+  const waitFor = async (vol, wanted) => {
+    const t0 = Date.now();
+    for (;;) {
+      const st = await status(vol);
+      if (st === wanted) return true;
+      if (st === 'error' || Date.now() - t0 > 60_000) return false;
+      await sleep(20);
+    }
   };
   for (let i = 0; !until(); i++) {
     const vol = spareId(i % SPARES);
     const server = serverId((i * 37) % SERVERS);
     const a = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments`, { method: 'POST', headers, body: JSON.stringify({ volumeAttachment: { volumeId: vol } }) });
     await a.text();
-    if (a.status !== 200) {
+    if (a.status !== 200 || !(await waitFor(vol, 'in-use'))) {
       failures++;
-      continue;
+      break;
     }
     believed.set(vol, server);
     ops++;
     const d = await fetch(`${url}/v2.1/servers/${server}/os-volume_attachments/${vol}`, { method: 'DELETE', headers });
     await d.text();
-    if (d.status !== 202) {
+    if (d.status !== 202 || !(await waitFor(vol, 'available'))) {
       failures++;
-      continue;
+      break;
     }
-    // the detach is a cast: done once the attachment is gone
-    const t0 = Date.now();
-    while ((await attachmentsOf(server)).includes(vol)) {
-      if (Date.now() - t0 > 30_000) break;
-      await sleep(20);
-    }
-    if (!(await attachmentsOf(server)).includes(vol)) {
-      believed.set(vol, null);
-      ops++;
-    }
+    believed.set(vol, null);
+    ops++;
   }
   return { believed, ops, failures };
 }
@@ -137,15 +139,22 @@ try {
   const { url } = served;
   const tok = await token(url);
   let i = 0;
+  const load = (duration) =>
+    autocannon({
+      url,
+      connections: 64,
+      duration,
+      headers: { 'X-Auth-Token': tok },
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v2.1/servers/${serverId(i++ % SERVERS)}` }) }],
+    });
+  // a warm-up (nova-api starts on the first request, V8 compiles the hot paths), then reads
+  // alone (a shorter run, reported on stderr), then reads while the world changes
+  await load(2);
+  const alone = await load(Math.max(1, Math.round(SECONDS / 4)));
+  console.error(`(reads alone: ${Math.round(alone.requests.average)} req/s, p99 ${alone.latency.p99} ms, errors ${alone.errors + alone.timeouts + alone.non2xx})`);
   let done = false;
   const loop = attachDetachLoop(url, tok, () => done);
-  const result = await autocannon({
-    url,
-    connections: 64,
-    duration: SECONDS,
-    headers: { 'X-Auth-Token': tok },
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v2.1/servers/${serverId(i++ % SERVERS)}` }) }],
-  });
+  const result = await load(SECONDS);
   done = true;
   const { believed, ops, failures } = await loop;
   // what the final state shows, read back from the server
@@ -160,7 +169,7 @@ try {
   child.kill('SIGTERM');
   await new Promise((r) => child.on('close', r));
   child = null;
-  const errors = result.errors + result.timeouts + result.non2xx;
+  const errors = result.errors + result.timeouts + result.non2xx + alone.errors + alone.timeouts + alone.non2xx;
   console.log(`serve: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}`);
   console.error(`(${result.requests.total} requests in ${SECONDS} s; attach/detach: ${ops} acknowledged, ${failures} refused)`);
   const doctor = sim(['doctor']);

@@ -48,8 +48,6 @@ export interface EmbeddedOptions {
   /** the store the APIs read (a server that owns its state passes its in-memory one; its
    * beforeSave must be the simulator's) */
   store?: StateStore;
-  /** the store nova-compute, libvirt and the guests use (default: `store`) */
-  hostStore?: StateStore;
   /** a long-running server: the services' log lines are written once per event-loop turn */
   bufferLogs?: boolean;
 }
@@ -68,7 +66,6 @@ function lazy(build: () => Promise<Handler>): Handler {
 export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<EmbeddedCloud> {
   const sim = opts.simulator ?? {};
   const store = opts.store ?? new StateStore(opts.statePath, { beforeSave: sim.beforeSave });
-  const hostStore = opts.hostStore ?? store;
   await sim.ensureState?.(store, opts.onNotice);
   const initial = store.read();
   const host = initial.host;
@@ -116,21 +113,21 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       import('../nova/virt/libvirt/host.js'),
       import('../nova/compute/manager.js'),
       // the guests of the domains whose QEMU this host runs write to their disks meanwhile
-      sim.guestStarter?.(hostStore),
+      sim.guestStarter?.(store),
     ]);
-    libvirt = new LibvirtConnection(hostStore, {
+    libvirt = new LibvirtConnection(store, {
       notify: emit,
       startGuest: (domain, proc) => {
         opts.onQemuStart?.(domain.uuid, proc);
         return guests ? guests(domain, proc) : null;
       },
-      blkdebugRules: sim.blkdebugRules?.(hostStore),
+      blkdebugRules: sim.blkdebugRules?.(store),
     });
     if (interrupted) void libvirt.cancelAllJobs();
     // nova-compute reads its nova.conf when it starts (`nova-sim config` writes it to the state)
-    const diskCachemodes = hostStore.read().novaConf?.libvirt.disk_cachemodes ?? [];
-    const driver = new LibvirtDriver(new Host(libvirt), hostStore, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500, diskCachemodes });
-    return new ComputeManager(hostStore, driver, await volumeApi());
+    const diskCachemodes = store.read().novaConf?.libvirt.disk_cachemodes ?? [];
+    const driver = new LibvirtDriver(new Host(libvirt), store, { virtType: 'kvm', blockJobPollMs: opts.blockJobPollMs ?? 500, diskCachemodes });
+    return new ComputeManager(store, driver, await volumeApi());
   };
   bus.listen('compute', host, async (ctx, method, args) => {
     compute ??= startCompute();
@@ -186,12 +183,17 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
       // only the jobs this host process runs: a libvirt not started has none
       if (!libvirt) return [];
       const conn = libvirt as Libvirt;
-      const domain = hostStore.read().libvirt.domains.find((d) => d.uuid === uuid);
+      const domain = store.read().libvirt.domains.find((d) => d.uuid === uuid);
       if (!domain || domain.state === 'shutoff') return [];
       const dom = conn.lookupByUUIDString(uuid);
       const jobs: BlockJobView[] = [];
       for (const disk of domain.def.disks) {
-        const info = await dom.blockJobInfo(disk.targetDev);
+        let info: Awaited<ReturnType<typeof dom.blockJobInfo>>;
+        try {
+          info = await dom.blockJobInfo(disk.targetDev);
+        } catch {
+          continue; // not running, or the disk went away meanwhile: no job to show
+        }
         if (info.type === undefined) continue;
         const live = conn.liveJob(uuid, disk.targetDev);
         jobs.push({

@@ -94,11 +94,20 @@ export class LibvirtConnection {
   // ---- helpers the domain object and the driver use ----------------------------------
 
   /** qemuDomObjFromDomain: the domain as the driver sees it now */
-  domainObj(uuid: string, name: string, s: State = this.store.read()): Domain {
-    const d = s.libvirt.domains.find((x) => x.uuid === uuid);
+  domainObj(uuid: string, name: string, s?: State): Domain {
+    const d = (s ?? this.store.read()).libvirt.domains.find((x) => x.uuid === uuid);
     if (!d) throw new LibvirtError(VIR_ERR.NO_DOMAIN, `no domain with matching uuid '${uuid}' (${name})`);
-    this.reapStaleMirrors(d);
-    return d;
+    if (s) {
+      this.reapStaleMirrors(d);
+      return d;
+    }
+    // a read outside an update: what a server owning the state reads is shared with every
+    // request, so the stale mirrors are left out of what is returned, not deleted from it
+    const stale = Object.entries(d.mirrors).filter(([, m]) => !pidAlive(m.ownerPid));
+    if (!stale.length) return d;
+    const mirrors = { ...d.mirrors };
+    for (const [dev] of stale) delete mirrors[dev];
+    return { ...d, mirrors };
   }
 
   /** A mirror recorded by a host process that no longer exists died with that process's

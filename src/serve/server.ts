@@ -14,7 +14,7 @@ import type { HttpRequest, HttpResponse } from '../http/types.js';
 import { faultResponse, httpDate } from '../http/wsgi.js';
 import { openEmbeddedCloud } from '../cloud/embedded.js';
 import { simulatorHooks } from '../novasim/cloud.js';
-import { CopyingView, OwnedStateStore } from '../state/owned-store.js';
+import { OwnedStateStore } from '../state/owned-store.js';
 import { createFrontDoor } from './front-door.js';
 import { Keystone } from './keystone.js';
 import { liveServer, removeOwnership, writeOwnership } from './ownership.js';
@@ -125,7 +125,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       onNotice: opts.onNotice,
       simulator: simulatorHooks,
       store,
-      hostStore: new CopyingView(store),
       bufferLogs: true,
     });
     store.read();

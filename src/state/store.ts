@@ -304,11 +304,12 @@ export class StateStore {
     const text = JSON.stringify(state, null, 1) + '\n';
     // a change that would leave a file the next command refuses is not saved: what is
     // written is exactly what reads back
-    const problem = validateState(JSON.parse(text), this.path);
+    const doc = JSON.parse(text) as State;
+    const problem = validateState(doc, this.path);
     if (problem) throw new StateCheckError(this.path, problem);
     this.cache = null;
     writeFileDurably(this.path, text);
-    this.saved(text);
+    this.saved(doc, text);
   }
 
   /** the state an update() works on, read under the lock (an owner's store hands a copy of
@@ -317,8 +318,9 @@ export class StateStore {
     return this.read();
   }
 
-  /** called with the text of each save once it is durable */
-  protected saved(text: string): void {
+  /** called with each saved state, as read back from `text` (what was written), once it is durable */
+  protected saved(state: State, text: string): void {
+    void state;
     void text;
   }
 }
