@@ -230,6 +230,23 @@ describe('a served world, read and refused (one server for the block)', () => {
     expect(list.server.links[0].href).toBe(`${s.url}/v2/${PROJECT_DEMO}/servers/${WEB_1}`);
   });
 
+  it("serves Nova's os-volumes proxy to Cinder: list, show, create, delete", async () => {
+    const h = { 'X-Auth-Token': admin, 'Content-Type': 'application/json' };
+    const list = (await (await fetch(`${s.url}/v2.1/os-volumes/detail`, { headers: h })).json()) as { volumes: { id: string; displayName: string; attachments: Record<string, string>[] }[] };
+    const web = list.volumes.find((v) => v.id === WEB_DATA);
+    expect(web).toMatchObject({ displayName: 'web-data', attachments: [{ id: WEB_DATA, volumeId: WEB_DATA, serverId: WEB_1, device: '/dev/vdb' }] });
+    expect(list.volumes.find((v) => v.id === NEW_WEB_DATA)?.attachments).toEqual([{}]);
+    const missing = await fetch(`${s.url}/v2.1/os-volumes/no-such-volume`, { headers: h });
+    expect([missing.status, await missing.json()]).toEqual([404, { itemNotFound: { code: 404, message: 'Volume no-such-volume could not be found.' } }]);
+    const made = await fetch(`${s.url}/v2.1/os-volumes`, { method: 'POST', headers: h, body: JSON.stringify({ volume: { size: 1, display_name: 'via-proxy' } }) });
+    expect(made.status).toBe(200);
+    const vol = ((await made.json()) as { volume: { id: string; displayName: string; size: number } }).volume;
+    expect(vol).toMatchObject({ displayName: 'via-proxy', size: 1 });
+    const shown = (await (await fetch(`${s.url}/v2.1/os-volumes/${vol.id}`, { headers: h })).json()) as { volume: { displayName: string } };
+    expect(shown.volume.displayName).toBe('via-proxy');
+    expect((await fetch(`${s.url}/v2.1/os-volumes/${vol.id}`, { method: 'DELETE', headers: h })).status).toBe(202);
+  });
+
   it('serves Cinder v2 and v3 under /volume and Glance v2 under /image', async () => {
     for (const v of ['v2', 'v3']) {
       const r = await fetch(`${s.url}/volume/${v}/${PROJECT_DEMO}/volumes/${WEB_DATA}`, { headers: { 'X-Auth-Token': admin } });

@@ -23,6 +23,7 @@ import { ServiceGroupAPI } from '../servicegroup.js';
 import type { MessageBus } from '../../rpc/bus.js';
 import { instanceActionsController } from './instance_actions.js';
 import { limitsController } from './limits.js';
+import { volumesProxyController } from './volumes_proxy.js';
 import { volumeAttachmentController } from './volumes.js';
 import { MAX_VERSION, MIN_VERSION, cmpVersion, parseVersion, versionString, type ApiVersion } from './wsgi.js';
 import { traced } from '../../trace/tracer.js';
@@ -98,6 +99,14 @@ export function createNovaApi(store: StateStore, compute: API, bus: MessageBus |
     .add('GET', '/v2.1/extensions', extensions.index)
     .add('GET', '/v2.1/extensions/:id', extensions.show)
     .add('GET', '/v2.1/limits', limitsController(store).index);
+  // the os-volumes proxy to Cinder (Volumes.get_resources' first resource)
+  const volumesProxy = volumesProxyController(compute);
+  router
+    .add('GET', '/v2.1/os-volumes', volumesProxy.index)
+    .add('GET', '/v2.1/os-volumes/detail', volumesProxy.detail)
+    .add('GET', '/v2.1/os-volumes/:id', volumesProxy.show)
+    .add('POST', '/v2.1/os-volumes', volumesProxy.create)
+    .add('DELETE', '/v2.1/os-volumes/:id', volumesProxy.delete);
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
     // eventlet refuses the request line before nova-api sees it (no request id, no log)

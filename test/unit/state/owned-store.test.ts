@@ -116,6 +116,9 @@ describe('the GET handlers on a frozen snapshot', () => {
         '/v2.1/os-hosts',
         '/v2.1/extensions',
         '/v2.1/limits',
+        '/v2.1/os-volumes',
+        '/v2.1/os-volumes/detail',
+        `/v2.1/os-volumes/${WEB_DATA}`,
       ];
       const cinder = ['volumes', 'volumes/detail', `volumes/${WEB_DATA}`, 'types'].map((p) => `/v2/${PROJECT_DEMO}/${p}`);
       const urls = [...nova.map((p) => `${cloud.endpoints.compute.replace(/\/v2\.1$/, '')}${p}`), ...cinder.map((p) => `${cloud.endpoints.volumev2.replace(/\/v2$/, '')}${p}`)];

@@ -31,7 +31,8 @@ export function serveCommand(ctx: SimContext): Command {
     const o = cmd.opts<ServeOpts>();
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) usageError(cmd, `option '--port <port>' argument '${o.port}' is invalid. Expected a port number (0-65535).`);
     const statePath = ctx.statePath();
-    await ensureState(statePath, ctx.err);
+    // the interrupted operations are told once, by the cloud as it opens
+    await ensureState(statePath, ctx.err, true);
     const { startServer } = await import('../../../serve/server.js');
     return interruptibly(async (signal) => {
       const running = await startServer({
