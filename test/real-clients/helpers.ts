@@ -207,7 +207,7 @@ export function maskRequestId(line: string): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** polls `nova volume-attachments SERVER` (our CLI) until `done` holds for its volume ids */
-export async function pollAttachments(w: World, server: string, done: (volumeIds: string[]) => boolean, timeoutMs = 30_000): Promise<string[]> {
+export async function pollAttachments(w: World, server: string, done: (volumeIds: string[]) => boolean, timeoutMs = 60_000): Promise<string[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const r = ourNova(w, ['volume-attachments', server]);
