@@ -204,6 +204,18 @@ export function maskRequestId(line: string): string {
   return line.replace(/req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'req-<id>');
 }
 
+/** the volumes' and servers' states, and the services' warnings and errors so far (what a failed test shows) */
+export function serviceTrouble(w: World): string {
+  const r = w.sim(['--state', w.state, 'logs', 'nova-api', 'nova-compute', 'cinder-volume', 'libvirtd']);
+  const volumes = tableObjects(ourCinder(w, ['list']).stdout).map((v) => `${v.Name}=${v.Status}`);
+  const tasks = tableObjects(ourNova(w, ['list']).stdout).map((x) => `${x.Name}=${x.Status}/${x['Task State']}`);
+  return `volumes: ${volumes.join(' ')}\nservers: ${tasks.join(' ')}\n${r.stdout
+    .split('\n')
+    .filter((l) => / (WARNING|ERROR|CRITICAL) /.test(l))
+    .slice(-30)
+    .join('\n')}${r.stderr}`;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** polls `nova volume-attachments SERVER` (our CLI) until `done` holds for its volume ids */

@@ -64,7 +64,11 @@ describeWithClients('python-openstackclient 6.0 against nova-sim serve', ['opens
     clouds = writeCloudsYaml(w, s);
   });
   afterAll(async () => {
-    if (s) expect(await stop(s)).toBe(0);
+    if (s) {
+      expect(await stop(s)).toBe(0);
+      // nothing the clients sent made the server complain
+      expect(s.stderr()).not.toMatch(/ERROR|CRITICAL|Traceback|Unhandled/);
+    }
     w.cleanup();
   });
 

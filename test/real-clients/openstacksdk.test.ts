@@ -72,7 +72,11 @@ describeWithClients('openstacksdk against nova-sim serve', ['openstacksdk'], () 
     clouds = writeCloudsYaml(w, s);
   });
   afterAll(async () => {
-    if (s) expect(await stop(s)).toBe(0);
+    if (s) {
+      expect(await stop(s)).toBe(0);
+      // nothing the clients sent made the server complain
+      expect(s.stderr()).not.toMatch(/ERROR|CRITICAL|Traceback|Unhandled/);
+    }
     w.cleanup();
   });
 
