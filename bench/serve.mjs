@@ -21,6 +21,9 @@ const SERVERS = Number(process.env.BENCH_SERVERS ?? 1000);
 const SPARES = 8;
 const PROJECT_DEMO = '9a1d3b6c2f4e4d5a8b7c6d5e4f3a2b1c';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+// how the state keeps the world: sqlite (what `nova-sim init --generate` picks for a world this
+// size: a save writes only the rows it changed) or json (one document, rewritten by every save)
+const FORMAT = process.env.BENCH_FORMAT ?? 'sqlite';
 const NOVA_SIM = fileURLToPath(new URL('../bin/nova-sim.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'novasim-bench-serve-'));
 const state = join(dir, 'state.json');
@@ -132,7 +135,8 @@ async function attachDetachLoop(url, tok, until) {
 let child = null;
 try {
   const fixture = writeFixture();
-  const init = sim(['init', '--fixture', fixture]);
+  const init = sim(['init', '--fixture', fixture, '--format', FORMAT]);
+  console.log(`serve: ${SERVERS} servers, state kept in ${FORMAT === 'sqlite' ? 'SQLite' : 'one JSON document'}`);
   if (init.status !== 0) throw new Error(`nova-sim init: ${init.stderr}`);
   const served = await startServe();
   child = served.child;
