@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, tableRows, World } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { build, NOVA, tableRows, World } from './helpers.js';
 
 beforeAll(build);
 
@@ -220,5 +221,36 @@ describe('changes on a world kept in SQLite', () => {
     const r = sq.admin(['volume-create', '--display-name', 'extra-volume', '2']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ERROR \(OverLimit\): Requested volume or snapshot exceeds allowed gigabytes quota/);
+  }, SLOW);
+});
+
+describe('concurrent changes on a world kept in SQLite', () => {
+  it('8 processes locking 8 servers at once: every lock lands', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `server-${String(i + 100).padStart(3, '0')}`);
+    const run = (name: string) =>
+      new Promise<number | null>((res) => {
+        const p = spawn(process.execPath, [NOVA, '--state', sq.state, 'lock', name], { env: sq.env({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' }), stdio: 'ignore' });
+        p.on('exit', (code) => res(code));
+      });
+    expect(await Promise.all(names.map(run))).toEqual(names.map(() => 0));
+    const locked = JSON.parse(exported(sq, 'locks.json')) as { nova: { instances: Array<{ name: string; locked: boolean }> } };
+    expect(locked.nova.instances.filter((i) => names.includes(i.name)).map((i) => i.locked)).toEqual(names.map(() => true));
+  }, SLOW);
+
+  it('4 processes booting at once: 4 new servers, each with an id and a domain of its own', async () => {
+    const names = ['par-a', 'par-b', 'par-c', 'par-d'];
+    const run = (name: string) =>
+      new Promise<number | null>((res) => {
+        const args = [NOVA, '--state', sq.state, 'boot', '--flavor', 'm1.tiny', '--image', 'cirros-0.3.4-x86_64-uec', name];
+        const p = spawn(process.execPath, args, { env: sq.env({ OS_USERNAME: 'admin', OS_PROJECT_NAME: 'demo' }), stdio: 'ignore' });
+        p.on('exit', (code) => res(code));
+      });
+    expect(await Promise.all(names.map(run))).toEqual([0, 0, 0, 0]);
+    const w = JSON.parse(exported(sq, 'boots.json')) as { nova: { instances: Array<{ name: string; id: number; uuid: string }> }; libvirt: { domains: Array<{ uuid: string }> } };
+    const mine = w.nova.instances.filter((i) => names.includes(i.name));
+    expect(mine.map((i) => i.name).sort()).toEqual(names);
+    expect(new Set(w.nova.instances.map((i) => i.id)).size).toBe(w.nova.instances.length);
+    const domains = new Set(w.libvirt.domains.map((d) => d.uuid));
+    expect(mine.every((i) => domains.has(i.uuid))).toBe(true);
   }, SLOW);
 });
