@@ -5,25 +5,17 @@
 import { SocketTransport } from '../http/socket.js';
 import type { HttpRequest, Transport } from '../http/types.js';
 import { CommandError } from './exceptions.js';
-import { authenticate, EndpointNotFound, interfaceOf, urlFor } from './keystone.js';
+import { authenticate, EndpointNotFound, interfaceOf, urlFor, type PasswordAuth } from './keystone.js';
 import { logRequest, logResponse, type DebugLog, type VerifyOptions } from './session-log.js';
 
 /** What the shell's global options and environment say about reaching a remote cloud. */
-export interface RemoteTarget {
+export interface RemoteTarget extends Omit<PasswordAuth, 'authUrl' | 'password'> {
   authUrl: string | null;
   /** --os-auth-type / OS_AUTH_TYPE: password (default) or none */
   authType: string | null;
   /** OS_ENDPOINT_OVERRIDE / --bypass-url: the compute (or volume) endpoint itself */
   endpointOverride: string | null;
-  username: string | null;
-  userId: string | null;
   password: string | null;
-  projectName: string | null;
-  projectId: string | null;
-  userDomainName: string | null;
-  userDomainId: string | null;
-  projectDomainName: string | null;
-  projectDomainId: string | null;
   regionName: string | null;
   endpointType: string | null;
   insecure: boolean;

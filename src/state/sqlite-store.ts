@@ -8,6 +8,7 @@
 // (synchronous=FULL, rollback journal): a crash or a full disk leaves the old state.
 // The JSON document stays what a user reads and edits: `nova-sim export` writes it,
 // `nova-sim import` reads it back, exactly (docs/large-worlds.md).
+import { fsyncDirectory } from './durable-dir.js';
 import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -654,16 +655,7 @@ export function writeSqliteState(path: string, state: State): void {
   // a journal left by a writer that crashed belongs to the file being replaced
   rmSync(`${path}-journal`, { force: true });
   renameSync(tmp, path);
-  try {
-    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some file systems refuse fsync on a directory
-  }
+  fsyncDirectory(dir);
 }
 
 export { COLLECTION };

@@ -4,7 +4,7 @@
 // every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
 // disk, an I/O error or a crash at any instant leaves either the old state or the new one,
 // never less.
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { armFaults, faultAt } from '../common/faults.js';
 import { strerror } from '../common/strerror.js';
 import type { State } from './types.js';
 import { validateState } from './validate.js';
+import { fsyncDirectory } from './durable-dir.js';
 import * as SqliteStore from './sqlite-store.js';
 
 /** The state file is missing, unreadable, corrupt or of the wrong schema. */
@@ -105,16 +106,7 @@ export function writeFileDurably(path: string, text: string): void {
     throw new StateWriteError(path, (err as NodeJS.ErrnoException).code ?? 'EIO');
   }
   // the rename itself is durable only once the directory is
-  try {
-    const dfd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some file systems refuse fsync on a directory; the rename has happened either way
-  }
+  fsyncDirectory(dir);
 }
 
 /** How long a command waits for another process's hold on the state lock (NOVASIM_LOCK_TIMEOUT, seconds). */

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NOVA_SIM, type Result, World } from '../cli/helpers.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -227,4 +227,21 @@ export async function pollAttachments(w: World, server: string, done: (volumeIds
     if (done(ids) || Date.now() > until) return ids;
     await sleep(250);
   }
+}
+
+/** a fresh world served for one describe block, with its clouds.yaml */
+export async function startServedWorld(): Promise<{ w: World; s: Served; clouds: string }> {
+  const w = new World();
+  expect(w.sim(['init', '--state', w.state]).code).toBe(0);
+  const s = await serve(w);
+  return { w, s, clouds: writeCloudsYaml(w, s) };
+}
+
+/** stops it: the server exits 0 and nothing the clients sent made it complain */
+export async function stopServedWorld(w: World | undefined, s: Served | undefined): Promise<void> {
+  if (s) {
+    expect(await stop(s)).toBe(0);
+    expect(s.stderr()).not.toMatch(/ERROR|CRITICAL|Traceback|Unhandled/);
+  }
+  w?.cleanup();
 }

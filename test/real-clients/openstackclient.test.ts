@@ -16,13 +16,12 @@ import {
   propertyMap,
   runClient,
   type Served,
-  serve,
   SPARE,
-  stop,
   tableObjects,
   WEB_1,
   WEB_DATA,
-  writeCloudsYaml,
+  startServedWorld,
+  stopServedWorld,
 } from './helpers.js';
 
 // each real client starts a Python interpreter (a few seconds for openstack on a busy machine)
@@ -58,19 +57,9 @@ describeWithClients('python-openstackclient 6.0 against nova-sim serve', ['opens
   };
 
   beforeAll(async () => {
-    w = new World();
-    expect(w.sim(['init', '--state', w.state]).code).toBe(0);
-    s = await serve(w);
-    clouds = writeCloudsYaml(w, s);
+    ({ w, s, clouds } = await startServedWorld());
   });
-  afterAll(async () => {
-    if (s) {
-      expect(await stop(s)).toBe(0);
-      // nothing the clients sent made the server complain
-      expect(s.stderr()).not.toMatch(/ERROR|CRITICAL|Traceback|Unhandled/);
-    }
-    w.cleanup();
-  });
+  afterAll(() => stopServedWorld(w, s));
 
   it('reports its version (the one the issue names)', () => {
     const r = runClient(OPENSTACK_CLIENT, ['--version'], clientEnv(w, s, false));

@@ -15,11 +15,10 @@ import {
   PYTHON,
   runClient,
   type Served,
-  serve,
-  stop,
   tableObjects,
   WEB_DATA,
-  writeCloudsYaml,
+  startServedWorld,
+  stopServedWorld,
 } from './helpers.js';
 
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 60_000 });
@@ -66,19 +65,9 @@ describeWithClients('openstacksdk against nova-sim serve', ['openstacksdk'], () 
   let clouds = '';
 
   beforeAll(async () => {
-    w = new World();
-    expect(w.sim(['init', '--state', w.state]).code).toBe(0);
-    s = await serve(w);
-    clouds = writeCloudsYaml(w, s);
+    ({ w, s, clouds } = await startServedWorld());
   });
-  afterAll(async () => {
-    if (s) {
-      expect(await stop(s)).toBe(0);
-      // nothing the clients sent made the server complain
-      expect(s.stderr()).not.toMatch(/ERROR|CRITICAL|Traceback|Unhandled/);
-    }
-    w.cleanup();
-  });
+  afterAll(() => stopServedWorld(w, s));
 
   it("conn.compute.servers() and volume_attachments(): novasim's nova list and volume-attachments", () => {
     const r = runClient(PYTHON, ['-', 'web-1'], clientEnv(w, s, true), LIST);
