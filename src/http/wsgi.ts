@@ -60,8 +60,14 @@ export class JsonListBody {
   response(status: number): HttpResponse {
     this.flush();
     const head = `{${JSON.stringify(this.key)}:[`;
-    const text = `${head}${this.chunks.join(',')}]}`;
+    // one join makes one flat string (a concatenation around it would make the reader's
+    // JSON.parse copy all of it again)
+    const parts = this.chunks.length ? this.chunks : [''];
+    parts[0] = head + parts[0];
+    parts[parts.length - 1] += ']}';
+    const text = parts.join(',');
     const length = Buffer.byteLength(head) + this.bytes + Math.max(0, this.chunks.length - 1) + 2;
+    this.chunks = [];
     return { status, headers: { 'Content-Type': 'application/json', 'Content-Length': String(length) }, body: text };
   }
 }
