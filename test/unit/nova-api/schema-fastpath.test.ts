@@ -1,13 +1,15 @@
 // The request-body fast path never accepts what Ajv refuses, and accepts the ordinary bodies
 // (so that a well-formed request does not load Ajv at all).
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { surelyValid } from '../../../src/nova/api/schema-fastpath.js';
 import { create_server, create_volume_attachment, isUuidLike, reboot, reset_state, update_volume_attachment } from '../../../src/nova/api/schemas.js';
 
 const FORMATS = { uuid: isUuidLike };
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: false });
+// ajv is CommonJS: its class is the module's default export
+const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
+const ajv = new (Ajv as unknown as new (o: object) => { addFormat(n: string, f: (s: string) => boolean): void; validate(s: object, d: unknown): boolean })({ allErrors: false, verbose: true, strict: false });
 ajv.addFormat('uuid', isUuidLike);
 const SCHEMAS = { update_volume_attachment, create_volume_attachment, create_server, reset_state, reboot };
 const UUID = 'e1d2c3b4-5a6f-4b7c-8d9e-0f1a2b3c4d03';
