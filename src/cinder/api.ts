@@ -8,7 +8,7 @@ import { getLogger } from '../common/log.js';
 import { Router, splitUrl } from '../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../http/types.js';
 import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../http/limits.js';
-import { HttpFault, emptyResponse, faultResponse, httpDate, jsonResponse } from '../http/wsgi.js';
+import { HttpFault, emptyResponse, faultResponse, httpDate, JsonListBody, jsonResponse } from '../http/wsgi.js';
 import type { StateStore } from '../state/store.js';
 import type { State, Volume } from '../state/types.js';
 import { strerror } from '../common/strerror.js';
@@ -247,13 +247,14 @@ export function createCinderApi(store: StateStore, backend: VolumeBackend): Hand
     // (name, status, metadata, availability_zone, bootable), which these are
     const name = c.query.get('name') ?? c.query.get('display_name');
     const status = c.query.get('status');
-    // each volume's view is made as it is read: the records are not all held with the views
-    const views: unknown[] = [];
+    // each volume's view is made and serialised as it is read: neither the records nor the
+    // views' objects are all held at once (only their text)
+    const views = new JsonListBody('volumes');
     volumeApi.eachListedVolume(store.read(), c.ctx, allTenants, (v) => {
       if ((name !== null && v.displayName !== name) || (status !== null && v.status !== status)) return;
       views.push(detail ? volumeView(v, c.base, c.ctx.isAdmin) : { id: v.id, name: v.displayName, links: volumeLinks(v, c.base) });
     });
-    return jsonResponse(200, { volumes: views });
+    return views.response(200);
   }
 
   async function volumeAction(c: Call): Promise<HttpResponse> {

@@ -76,7 +76,11 @@ function plainTable(header: string[], rows: Cell[][]): string | null {
     }
   }
   const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const line = (cells: string[]): string => {
+    let text = '|';
+    for (let i = 0; i < cells.length; i++) text += ` ${cells[i].padEnd(widths[i])} |`;
+    return text;
+  };
   const out = [rule, line(header), rule];
   for (const r of rows) out.push(line(r as string[]));
   out.push(rule);
@@ -93,13 +97,19 @@ export function printList(
   sortbyIndex: number | null = null,
   mixedCaseFields: string[] = ['serverId'],
 ): string {
+  // each column's formatter or attribute name, worked out once (not once per row)
+  const columns = fields.map((field) =>
+    field in formatters
+      ? { formatter: formatters[field], name: '' }
+      : { formatter: undefined, name: mixedCaseFields.includes(field) ? field.replace(/ /g, '_') : field.toLowerCase().replace(/ /g, '_') },
+  );
   const rows = objs.map((o) =>
-    fields.map((field) => {
-      if (field in formatters) return pyStr(formatters[field](o));
-      const name = mixedCaseFields.includes(field) ? field.replace(/ /g, '_') : field.toLowerCase().replace(/ /g, '_');
+    columns.map(({ formatter, name }) => {
+      if (formatter) return pyStr(formatter(o));
       let data = o.has(name) ? o.attr(name) : '';
       if (data === null || data === undefined) data = '-';
-      return pyStr(data).replace(/\r/g, '');
+      const text = pyStr(data);
+      return text.includes('\r') ? text.replace(/\r/g, '') : text;
     }),
   );
   if (sortbyIndex !== null) {

@@ -1,7 +1,7 @@
 // nova/api/openstack/compute/servers.py and the server-action extensions
 // (lock_server, pause_server, suspend_server, admin_actions, servers' os-start/os-stop).
 import { pyRepr } from '../../common/pyrepr.js';
-import { HttpFault, emptyResponse, jsonResponse } from '../../http/wsgi.js';
+import { HttpFault, emptyResponse, JsonListBody, jsonResponse } from '../../http/wsgi.js';
 import type { StateStore } from '../../state/store.js';
 import type { Instance } from '../../state/types.js';
 import type { API } from '../compute/api.js';
@@ -93,7 +93,10 @@ export function serversController(store: StateStore, compute: API): Record<strin
     const s = store.read();
     const list = filtered(c);
     const bdmsOf = bdmsByInstanceMap(s);
-    return jsonResponse(200, { servers: list.map((i) => serverView(s, i, c.base, c.ctx, c.version, bdmsOf)) });
+    // each view serialised as it is made: the views' objects are never all held at once
+    const views = new JsonListBody('servers');
+    for (const i of list) views.push(serverView(s, i, c.base, c.ctx, c.version, bdmsOf));
+    return views.response(200);
   };
 
   const show: Action = (c) =>

@@ -18,8 +18,19 @@ const atLeast = (v: ApiVersion, min: string): boolean => {
 /** ViewBuilder._progress_statuses: the statuses whose view carries progress */
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
 
+/** hostIds made (a list's servers share a few hosts and projects): sha224 of what they hash */
+const hostIds = new Map<string, string>();
+
 export function hostId(inst: Instance): string {
-  return inst.host ? createHash('sha224').update(inst.projectId + inst.host).digest('hex') : '';
+  if (!inst.host) return '';
+  const text = inst.projectId + inst.host;
+  let id = hostIds.get(text);
+  if (id === undefined) {
+    id = createHash('sha224').update(text).digest('hex');
+    if (hostIds.size >= 1024) hostIds.clear();
+    hostIds.set(text, id);
+  }
+  return id;
 }
 
 function links(base: string, kind: string, id: string): { rel: string; href: string }[] {
