@@ -56,7 +56,8 @@ export class OwnedStateStore extends StateStore {
 
   /** The current state, shared (and frozen with `freeze`): never modify it (use update()). */
   override read(): FrozenState {
-    if (this.sqlite()) return super.read();
+    // a world kept in SQLite: read as any process reads it (its format and inode are known)
+    if (this.sqlite()) return this.readSqlite(undefined, this.ino);
     if (!this.snapshot) this.load();
     return this.snapshot as State;
   }
@@ -111,9 +112,13 @@ export class OwnedStateStore extends StateStore {
     armFaults(state.faults);
   }
 
+  /** the file's inode at the last currentKey() */
+  private ino = -1;
+
   private currentKey(): string {
     try {
       const st = statSync(this.path, { bigint: true });
+      this.ino = Number(st.ino);
       return `${st.ino}:${st.mtimeNs}:${st.size}`;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -76,6 +76,27 @@ function asProblem(err: unknown): SqliteProblem {
   return new SqliteProblem(e.code ?? 'SQLITE_ERROR', (e.message ?? String(err)).replace(/\s+/g, ' '));
 }
 
+// ---- prepared statements, kept per database -------------------------------------------------
+
+/** each database's statements, by mode and SQL: preparing one costs more than running it */
+const statements = new WeakMap<Db, Map<string, Statement>>();
+
+/** `sql` prepared once per database; `mode` raw (rows as arrays) or pluck (the first column).
+ * Not for iterate(): a statement being iterated is busy until the iteration ends. */
+function prepared(db: Db, sql: string, mode: 'raw' | 'pluck' | 'run' = 'run'): Statement {
+  let m = statements.get(db);
+  if (!m) statements.set(db, (m = new Map()));
+  const key = `${mode}:${sql}`;
+  let st = m.get(key);
+  if (!st) {
+    st = db.prepare(sql);
+    if (mode === 'raw') st.raw(true);
+    else if (mode === 'pluck') st.pluck();
+    m.set(key, st);
+  }
+  return st;
+}
+
 // ---- schema --------------------------------------------------------------------------------
 
 function columnsOf(spec: CollectionSpec): Array<{ field: string; column: string; unique?: boolean }> {
@@ -193,10 +214,10 @@ class LazyWorld implements IndexedRows {
     if (!this.tracking && !m?.size) {
       // a state only read: the records, and nothing kept about them
       // (one group_concat string parsed once measured slower, and higher at its peak)
-      const texts = this.db.prepare(`SELECT json FROM ${c} ORDER BY seq`).pluck().all() as string[];
+      const texts = prepared(this.db, `SELECT json FROM ${c} ORDER BY seq`, 'pluck').all() as string[];
       return texts.map((t) => JSON.parse(t) as object);
     }
-    const rows = this.db.prepare(`SELECT seq, json FROM ${c} ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+    const rows = prepared(this.db, `SELECT seq, json FROM ${c} ORDER BY seq`, 'raw').all() as Array<[number, string]>;
     if (!this.tracking) return rows.map(([seq, text]) => m?.get(seq)?.obj ?? (JSON.parse(text) as object));
     return rows.map(([seq, text]) => this.adopt(c, seq, text));
   }
@@ -206,7 +227,7 @@ class LazyWorld implements IndexedRows {
     if (!col) throw new Error(`${c}.${field} is not indexed`);
     let rows: Array<[number, string]>;
     try {
-      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
+      rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`, 'raw').all(value) as Array<[number, string]>;
     } catch (err) {
       throw readProblem(err, this.path);
     }
@@ -220,7 +241,7 @@ class LazyWorld implements IndexedRows {
       // the test is "holds this text": SQLite's instr() runs it without calling back
       let rows: Array<[number, string]>;
       try {
-        rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`).raw(true).all(contains) as Array<[number, string]>;
+        rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`, 'raw').all(contains) as Array<[number, string]>;
       } catch (err) {
         throw readProblem(err, this.path);
       }
@@ -229,7 +250,7 @@ class LazyWorld implements IndexedRows {
     currentTest = test;
     let rows: Array<[number, string]>;
     try {
-      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+      rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`, 'raw').all() as Array<[number, string]>;
     } catch (err) {
       throw readProblem(err, this.path);
     } finally {
@@ -254,7 +275,7 @@ class LazyWorld implements IndexedRows {
     let text: string;
     try {
       const sql = `SELECT '[' || COALESCE(group_concat(${item}, ',' ORDER BY seq), '') || ']' FROM ${c}${nn ? ` WHERE ${nn.column} IS NOT NULL` : ''}`;
-      text = (this.db.prepare(sql).raw(true).get() as [string])[0];
+      text = (prepared(this.db, sql, 'raw').get() as [string])[0];
     } catch (err) {
       throw readProblem(err, this.path);
     }
@@ -414,7 +435,7 @@ function columnValue(obj: object, field: string): unknown {
 function saveChanges(db: Db, world: LazyWorld, state: State, statePath: string): string | null {
   const skeleton = skeletonOf(state);
   const plans = COLLECTIONS.map((spec) =>
-    planCollection(world, spec, state, () => (db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${spec.name}`).raw(true).get() as [number])[0]),
+    planCollection(world, spec, state, () => (prepared(db, `SELECT COALESCE(MAX(seq), 0) FROM ${spec.name}`, 'raw').get() as [number])[0]),
   );
   // check what is written as the next command will read it: the skeleton with the rows
   // that changed (each record's shape, ids unique among them; the database's UNIQUE columns
@@ -425,36 +446,36 @@ function saveChanges(db: Db, world: LazyWorld, state: State, statePath: string):
     if (holder && holder[p.spec.prop] === MARK) holder[p.spec.prop] = p.put.map((r) => JSON.parse(r.text) as unknown);
   }
   const known: KnownImages = {
-    volume: (id) => db.prepare('SELECT 1 FROM volumes WHERE id = ?').raw(true).get(id) !== undefined,
-    instance: (uuid) => db.prepare('SELECT 1 FROM instances WHERE uuid = ?').raw(true).get(uuid) !== undefined,
+    volume: (id) => prepared(db, 'SELECT 1 FROM volumes WHERE id = ?', 'raw').get(id) !== undefined,
+    instance: (uuid) => prepared(db, 'SELECT 1 FROM instances WHERE uuid = ?', 'raw').get(uuid) !== undefined,
   };
   for (const p of plans) {
-    const del = db.prepare(`DELETE FROM ${p.spec.name} WHERE seq = ?`);
+    const del = prepared(db, `DELETE FROM ${p.spec.name} WHERE seq = ?`);
     if (p.rewrite) db.exec(`DELETE FROM ${p.spec.name}`);
     else for (const seq of p.drop) del.run(seq);
   }
   for (const p of plans) {
     if (!p.put.length) continue;
     const cols = columnsOf(p.spec);
-    const ins = db.prepare(`INSERT INTO ${p.spec.name} (seq, ${cols.map((c) => c.column).join(', ')}, json) VALUES (?, ${cols.map(() => '?').join(', ')}, ?)`);
+    const ins = prepared(db, `INSERT INTO ${p.spec.name} (seq, ${cols.map((c) => c.column).join(', ')}, json) VALUES (?, ${cols.map(() => '?').join(', ')}, ?)`);
     for (const r of p.put) {
       try {
         ins.run(r.seq, ...cols.map((c) => columnValue(r.obj, c.field)), r.text);
       } catch (err) {
         const e = err as { code?: string };
         if (e.code?.startsWith('SQLITE_CONSTRAINT')) {
-          const col = cols.find((c) => c.unique && db.prepare(`SELECT 1 FROM ${p.spec.name} WHERE ${c.column} = ?`).raw(true).get(columnValue(r.obj, c.field)) !== undefined);
+          const col = cols.find((c) => c.unique && prepared(db, `SELECT 1 FROM ${p.spec.name} WHERE ${c.column} = ?`, 'raw').get(columnValue(r.obj, c.field)) !== undefined);
           return `${p.spec.section ? `state.${p.spec.section}` : 'state'}.${p.spec.prop}: ${col ? `${col.field} ${JSON.stringify(columnValue(r.obj, col.field))}` : 'a record'} is a duplicate`;
         }
         throw err;
       }
     }
   }
-  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('skeleton', ?)").run(skeleton);
+  prepared(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('skeleton', ?)").run(skeleton);
   // the new records, and the counters ahead of every id (kept or new)
   const problem = validateState(mini, statePath, known);
   if (problem) return problem;
-  const max = (t: string): number => (db.prepare(`SELECT COALESCE(MAX(num), 0) FROM ${t}`).raw(true).get() as [number])[0];
+  const max = (t: string): number => (prepared(db, `SELECT COALESCE(MAX(num), 0) FROM ${t}`, 'raw').get() as [number])[0];
   const s = state as State;
   if (s.nova.nextInstanceId <= max('instances')) return `state.nova.nextInstanceId must be greater than every instance id (${max('instances')} is one)`;
   if (s.nova.nextBdmId <= max('bdms')) return `state.nova.nextBdmId must be greater than every BDM id (${max('bdms')} is one)`;
@@ -476,13 +497,16 @@ export class SqliteWorld {
   private static open = new Map<string, SqliteWorld>();
 
   /** opens the state's database, or throws SqliteProblem saying why it is no state */
-  static at(path: string): SqliteWorld {
+  static at(path: string, knownIno?: number): SqliteWorld {
     const had = SqliteWorld.open.get(path);
-    let ino = -1;
-    try {
-      ino = statSync(path).ino;
-    } catch {
-      // opening says why
+    // the inode the caller has just seen (a stat of its own), or one looked up here
+    let ino = knownIno ?? -1;
+    if (knownIno === undefined) {
+      try {
+        ino = statSync(path).ino;
+      } catch {
+        // opening says why
+      }
     }
     if (had && had.ino === ino) return had;
     if (had) SqliteWorld.closeAt(path);
@@ -490,7 +514,7 @@ export class SqliteWorld {
     try {
       db = new (Database())(path, { fileMustExist: true, timeout: 10_000 });
       pragmas(db);
-      const fmt = db.prepare("SELECT value FROM meta WHERE key = 'format'").raw(true).get() as [string] | undefined;
+      const fmt = prepared(db, "SELECT value FROM meta WHERE key = 'format'", 'raw').get() as [string] | undefined;
       if (!fmt || fmt[0] !== SQLITE_FORMAT) throw new SqliteProblem('NOT_A_STATE', `a SQLite database, but no novasim state (meta.format is ${fmt ? JSON.stringify(fmt[0]) : 'missing'})`);
     } catch (err) {
       if (err instanceof SqliteProblem) throw err;
@@ -517,14 +541,15 @@ export class SqliteWorld {
   }
 
   private skeleton(): string {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'skeleton'").raw(true).get() as [string] | undefined;
+    const row = prepared(this.db, "SELECT value FROM meta WHERE key = 'skeleton'", 'raw').get() as [string] | undefined;
     if (!row) throw new SqliteProblem('NOT_A_STATE', 'a SQLite database, but no novasim state (meta.skeleton is missing)');
     return row[0];
   }
 
-  /** a state read lazily from the committed database, its small parts checked */
   /** a read transaction is open until the current task's synchronous work is done */
   private reading = false;
+  /** the last skeleton read that passed skeletonProblem() */
+  private checkedSkeleton: string | null = null;
 
   /**
    * Opens a read transaction that lasts until the current synchronous work ends (a
@@ -534,7 +559,7 @@ export class SqliteWorld {
    */
   private snapshot(): void {
     if (this.reading || this.db.inTransaction) return;
-    this.db.exec('BEGIN');
+    prepared(this.db, 'BEGIN').run();
     this.reading = true;
     queueMicrotask(() => this.endSnapshot());
   }
@@ -543,12 +568,13 @@ export class SqliteWorld {
     if (!this.reading) return;
     this.reading = false;
     try {
-      if (this.db.inTransaction) this.db.exec('COMMIT');
+      if (this.db.inTransaction) prepared(this.db, 'COMMIT').run();
     } catch {
       // closed (the file was replaced): nothing to end
     }
   }
 
+  /** a state read lazily from the committed database, its small parts checked */
   read(): State {
     let skeleton: string;
     try {
@@ -557,8 +583,12 @@ export class SqliteWorld {
     } catch (err) {
       throw err instanceof SqliteProblem ? err : asProblem(err);
     }
-    const problem = skeletonProblem(skeleton, this.path);
-    if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
+    // the skeleton changes only with a write: one checked is not checked again
+    if (skeleton !== this.checkedSkeleton) {
+      const problem = skeletonProblem(skeleton, this.path);
+      if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
+      this.checkedSkeleton = skeleton;
+    }
     return lazyState(this.db, skeleton, false, this.path).state;
   }
 
