@@ -97,12 +97,17 @@ function cpuSeconds(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; // utime, stime in clock ticks (USER_HZ 100)
   } catch {
     return null;
   }
 }
-const perCpu = (requests, cpu) => (cpu ? `${Math.round(requests / cpu)} req per CPU-second of the server (${cpu.toFixed(2)} s CPU)` : 'server CPU not measured');
+const perCpu = (requests, a, b) => {
+  if (!a || !b) return 'server CPU not measured';
+  const user = b.user - a.user;
+  const sys = b.sys - a.sys;
+  return `${Math.round(requests / (user + sys))} req per CPU-second of the server (${(user + sys).toFixed(2)} s CPU: ${user.toFixed(2)} user, ${sys.toFixed(2)} system)`;
+};
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -175,7 +180,7 @@ try {
   let cpu0 = cpuSeconds(child.pid);
   const alone = await load(Math.max(1, Math.round(SECONDS / 4)));
   let cpu1 = cpuSeconds(child.pid);
-  console.error(`(reads alone: ${Math.round(alone.requests.average)} req/s, p99 ${alone.latency.p99} ms, errors ${alone.errors + alone.timeouts + alone.non2xx}; ${perCpu(alone.requests.total, cpu1 - cpu0)})`);
+  console.error(`(reads alone: ${Math.round(alone.requests.average)} req/s, p99 ${alone.latency.p99} ms, errors ${alone.errors + alone.timeouts + alone.non2xx}; ${perCpu(alone.requests.total, cpu0, cpu1)})`);
   let done = false;
   const loop = attachDetachLoop(url, tok, () => done);
   cpu0 = cpuSeconds(child.pid);
@@ -197,7 +202,7 @@ try {
   child = null;
   const errors = result.errors + result.timeouts + result.non2xx + alone.errors + alone.timeouts + alone.non2xx;
   console.log(`serve: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}`);
-  console.error(`(${result.requests.total} requests in ${SECONDS} s over ${CONNECTIONS} connections, ${perCpu(result.requests.total, cpu1 - cpu0)}; attach/detach: ${ops} acknowledged, ${failures} refused)`);
+  console.error(`(${result.requests.total} requests in ${SECONDS} s over ${CONNECTIONS} connections, ${perCpu(result.requests.total, cpu0, cpu1)}; attach/detach: ${ops} acknowledged, ${failures} refused)`);
   const doctor = sim(['doctor']);
   if (doctor.status !== 0) {
     console.error(`nova-sim doctor is not clean:\n${doctor.stdout}${doctor.stderr}`);

@@ -175,6 +175,9 @@ class LazyWorld implements IndexedRows {
     private readonly tracking: boolean,
     /** the state file, named when a row cannot be read */
     private readonly path: string,
+    /** a state shared by every reader until the database changes (SqliteWorld.read(true)):
+     * its records are never changed in memory, so a look-up needs no scan of those loaded */
+    private readonly shared = false,
   ) {}
 
   private cache(c: CollectionName): Map<number, Loaded> {
@@ -189,7 +192,8 @@ class LazyWorld implements IndexedRows {
     if (had) return had.obj;
     const obj = JSON.parse(text) as object;
     m.set(seq, { obj, text });
-    this.seqOf.set(obj, seq);
+    // only a save asks which row a record came from (a WeakMap entry is dear to collect)
+    if (this.tracking) this.seqOf.set(obj, seq);
     return obj;
   }
 
@@ -287,7 +291,7 @@ class LazyWorld implements IndexedRows {
   private merge<C extends CollectionName>(c: C, rows: Array<[number, string]>, keep: (o: object) => boolean): CollectionRows[C][] {
     const found = new Map<number, object>();
     for (const [seq, text] of rows) found.set(seq, this.adopt(c, seq, text));
-    for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
+    if (!this.shared) for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
     return [
       ...[...found.entries()].sort((a, b) => a[0] - b[0]).map(([, o]) => o),
       ...(this.appended.get(c) ?? []),
@@ -325,27 +329,42 @@ export function setReadProblem(wrap: (err: unknown, path: string) => Error): voi
 /** the test novasim_test() runs in the query under way (matching()) */
 let currentTest: ((value: unknown) => boolean) | null = null;
 
+/** where a holder of collections (the state, or its nova, cinder, libvirt section) keeps the
+ * LazyWorld its collections load from */
+const WORLD = Symbol('novasim.sqlite.world');
+
+/** The accessors of each collection's place, one pair per collection for every state read:
+ * shared functions (not closures per state) let V8 give every state read the same shapes. */
+const ACCESSORS = new Map<CollectionName, PropertyDescriptor>(
+  COLLECTIONS.map((spec) => [
+    spec.name,
+    {
+      enumerable: true,
+      configurable: true,
+      get(this: Record<string | symbol, unknown>): unknown {
+        const rows = (this[WORLD] as LazyWorld).all(spec.name);
+        Object.defineProperty(this, spec.prop, { value: rows, writable: true, enumerable: true, configurable: true });
+        return rows;
+      },
+      set(this: Record<string | symbol, unknown>, v: unknown): void {
+        const world = this[WORLD] as LazyWorld;
+        // the old rows must be known to be removed
+        if (!world.whole.has(spec.name)) world.all(spec.name);
+        Object.defineProperty(this, spec.prop, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    },
+  ]),
+);
+
 /** a state on the database: its small parts parsed, each large collection loaded on first use */
-function lazyState(db: Db, skeleton: string, tracking: boolean, path: string): { state: State; world: LazyWorld } {
-  const world = new LazyWorld(db, tracking, path);
+function lazyState(db: Db, skeleton: string, tracking: boolean, path: string, shared = false): { state: State; world: LazyWorld } {
+  const world = new LazyWorld(db, tracking, path, shared);
   const doc = JSON.parse(skeleton) as Record<string, unknown>;
   for (const spec of COLLECTIONS) {
     const holder = holderOf(doc, spec);
     if (!holder || holder[spec.prop] !== MARK) continue;
-    Object.defineProperty(holder, spec.prop, {
-      enumerable: true,
-      configurable: true,
-      get(): unknown {
-        const rows = world.all(spec.name);
-        Object.defineProperty(holder, spec.prop, { value: rows, writable: true, enumerable: true, configurable: true });
-        return rows;
-      },
-      set(v: unknown): void {
-        // the old rows must be known to be removed
-        if (!world.whole.has(spec.name)) world.all(spec.name);
-        Object.defineProperty(holder, spec.prop, { value: v, writable: true, enumerable: true, configurable: true });
-      },
-    });
+    if (!Object.prototype.hasOwnProperty.call(holder, WORLD)) Object.defineProperty(holder, WORLD, { value: world, enumerable: false });
+    Object.defineProperty(holder, spec.prop, ACCESSORS.get(spec.name) as PropertyDescriptor);
   }
   Object.defineProperty(doc, INDEXED, { value: world, enumerable: false });
   return { state: doc as unknown as State, world };
@@ -528,6 +547,12 @@ export class SqliteWorld {
     return w;
   }
 
+  /** whether a read snapshot of the database open at `path` is under way: a read now sees
+   * what the reads before it in the same synchronous work saw */
+  static inSnapshot(path: string): boolean {
+    return SqliteWorld.open.get(path)?.reading ?? false;
+  }
+
   /** forgets the open database (after the file was replaced) */
   static closeAt(path: string): void {
     const w = SqliteWorld.open.get(path);
@@ -548,6 +573,8 @@ export class SqliteWorld {
 
   /** a read transaction is open until the current task's synchronous work is done */
   private reading = false;
+  /** the skeleton read in the snapshot open now: it cannot change before the snapshot ends */
+  private snapshotSkeleton: string | null = null;
   /** the last skeleton read that passed skeletonProblem() */
   private checkedSkeleton: string | null = null;
 
@@ -567,6 +594,7 @@ export class SqliteWorld {
   private endSnapshot(): void {
     if (!this.reading) return;
     this.reading = false;
+    this.snapshotSkeleton = null;
     try {
       if (this.db.inTransaction) prepared(this.db, 'COMMIT').run();
     } catch {
@@ -574,12 +602,41 @@ export class SqliteWorld {
     }
   }
 
-  /** a state read lazily from the committed database, its small parts checked */
-  read(): State {
+  /** updates begun by this connection (a shared state read before one is not used after it) */
+  private writes = 0;
+  /** the state read(true) hands out, and the database as it was read */
+  private sharedState: { state: State; dataVersion: number; writes: number } | null = null;
+
+  /**
+   * A state read lazily from the committed database, its small parts checked. With `shared`
+   * (the owner of a served world, src/state/owned-store.ts) the same state is handed to every
+   * reader until the database changes (a save of this process, or a commit of another
+   * process: PRAGMA data_version), with the records it has loaded: a reader must not change it.
+   */
+  read(shared = false): State {
+    if (shared) {
+      let dataVersion: number;
+      try {
+        this.snapshot();
+        dataVersion = prepared(this.db, 'PRAGMA data_version', 'pluck').get() as number;
+      } catch (err) {
+        throw err instanceof SqliteProblem ? err : asProblem(err);
+      }
+      const had = this.sharedState;
+      if (had && had.dataVersion === dataVersion && had.writes === this.writes) return had.state;
+      const state = this.readState(true);
+      this.sharedState = { state, dataVersion, writes: this.writes };
+      return state;
+    }
+    return this.readState(false);
+  }
+
+  private readState(shared: boolean): State {
     let skeleton: string;
     try {
       this.snapshot();
-      skeleton = this.skeleton();
+      skeleton = this.snapshotSkeleton ?? this.skeleton();
+      if (this.reading) this.snapshotSkeleton = skeleton;
     } catch (err) {
       throw err instanceof SqliteProblem ? err : asProblem(err);
     }
@@ -589,7 +646,7 @@ export class SqliteWorld {
       if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
       this.checkedSkeleton = skeleton;
     }
-    return lazyState(this.db, skeleton, false, this.path).state;
+    return lazyState(this.db, skeleton, false, this.path, shared).state;
   }
 
   /** runs `fn` on the state inside one write transaction and commits what it changed */
@@ -597,6 +654,8 @@ export class SqliteWorld {
     const db = this.db;
     // a read snapshot of this task ends before the write transaction begins
     this.endSnapshot();
+    this.writes++;
+    this.sharedState = null;
     db.exec('BEGIN IMMEDIATE');
     try {
       const skeleton = this.skeleton();
@@ -606,6 +665,10 @@ export class SqliteWorld {
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
+    } finally {
+      // a state shared while the transaction was open is not the one after it
+      this.writes++;
+      this.sharedState = null;
     }
   }
 

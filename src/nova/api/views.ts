@@ -19,8 +19,19 @@ const atLeast = (v: ApiVersion, min: string): boolean => {
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
 
 export function hostId(inst: Instance): string {
-  return inst.host ? createHash('sha224').update(inst.projectId + inst.host).digest('hex') : '';
+  if (!inst.host) return '';
+  const key = inst.projectId + inst.host;
+  let id = hostIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha224').update(key).digest('hex');
+    // a few projects on a few hosts: the digests are kept (bounded all the same)
+    if (hostIds.size >= 4096) hostIds.clear();
+    hostIds.set(key, id);
+  }
+  return id;
 }
+/** sha224(project_id + host) by its input: the same for every server a project has on a host */
+const hostIds = new Map<string, string>();
 
 function links(base: string, kind: string, id: string): { rel: string; href: string }[] {
   const bookmark = base.replace(/\/v2\.1$/, '');
