@@ -8,7 +8,7 @@
 // final state does not show), then runs `nova-sim doctor` on the state: not clean fails.
 // Targets on the 2-core dev machine: >= 3,000 req/s, p99 <= 50 ms, 0 errors, 0 lost.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ const SERVERS = Number(process.env.BENCH_SERVERS ?? 1000);
 const SPARES = 8;
 const PROJECT_DEMO = '9a1d3b6c2f4e4d5a8b7c6d5e4f3a2b1c';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 // how the state keeps the world: sqlite (what `nova-sim init --generate` picks for a world this
 // size: a save writes only the rows it changed) or json (one document, rewritten by every save)
 const FORMAT = process.env.BENCH_FORMAT ?? 'sqlite';
@@ -63,7 +64,10 @@ function sim(args) {
 
 function startServe() {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NOVA_SIM, '--state', state, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_SERVE_NODE_ARGS: node options for the served process only, e.g.
+    // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under the load
+    const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, NOVA_SIM, '--state', state, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -85,6 +89,25 @@ async function token(url) {
   if (r.status !== 201) throw new Error(`token: ${r.status} ${await r.text()}`);
   return r.headers.get('x-subject-token');
 }
+
+/** CPU seconds (user + system) the process has used so far, from /proc (Linux); null elsewhere.
+ * The machine may be shared, so the bench reports the served process's own CPU per request:
+ * that figure does not move with the load of other work. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+const perCpu = (requests, a, b) => {
+  if (!a || !b) return 'server CPU not measured';
+  const user = b.user - a.user;
+  const sys = b.sys - a.sys;
+  return `${Math.round(requests / (user + sys))} req per CPU-second of the server (${(user + sys).toFixed(2)} s CPU: ${user.toFixed(2)} user, ${sys.toFixed(2)} system)`;
+};
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -146,7 +169,7 @@ try {
   const load = (duration) =>
     autocannon({
       url,
-      connections: 64,
+      connections: CONNECTIONS,
       duration,
       headers: { 'X-Auth-Token': tok },
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v2.1/servers/${serverId(i++ % SERVERS)}` }) }],
@@ -154,11 +177,15 @@ try {
   // a warm-up (nova-api starts on the first request, V8 compiles the hot paths), then reads
   // alone (a shorter run, reported on stderr), then reads while the world changes
   await load(2);
+  let cpu0 = cpuSeconds(child.pid);
   const alone = await load(Math.max(1, Math.round(SECONDS / 4)));
-  console.error(`(reads alone: ${Math.round(alone.requests.average)} req/s, p99 ${alone.latency.p99} ms, errors ${alone.errors + alone.timeouts + alone.non2xx})`);
+  let cpu1 = cpuSeconds(child.pid);
+  console.error(`(reads alone: ${Math.round(alone.requests.average)} req/s, p99 ${alone.latency.p99} ms, errors ${alone.errors + alone.timeouts + alone.non2xx}; ${perCpu(alone.requests.total, cpu0, cpu1)})`);
   let done = false;
   const loop = attachDetachLoop(url, tok, () => done);
+  cpu0 = cpuSeconds(child.pid);
   const result = await load(SECONDS);
+  cpu1 = cpuSeconds(child.pid);
   done = true;
   const { believed, ops, failures } = await loop;
   // what the final state shows, read back from the server
@@ -175,7 +202,7 @@ try {
   child = null;
   const errors = result.errors + result.timeouts + result.non2xx + alone.errors + alone.timeouts + alone.non2xx;
   console.log(`serve: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}`);
-  console.error(`(${result.requests.total} requests in ${SECONDS} s; attach/detach: ${ops} acknowledged, ${failures} refused)`);
+  console.error(`(${result.requests.total} requests in ${SECONDS} s over ${CONNECTIONS} connections, ${perCpu(result.requests.total, cpu0, cpu1)}; attach/detach: ${ops} acknowledged, ${failures} refused)`);
   const doctor = sim(['doctor']);
   if (doctor.status !== 0) {
     console.error(`nova-sim doctor is not clean:\n${doctor.stdout}${doctor.stderr}`);

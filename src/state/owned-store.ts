@@ -17,10 +17,12 @@
 //
 // A world kept in SQLite (src/state/sqlite-store.ts) needs none of this: its reads load only
 // the rows they use and its saves write only the rows that changed, in one transaction, so
-// the owner reads and writes it as any process does.
+// the owner reads and writes it as any process does, except that its reads share one lazily
+// loaded state (with the rows it has loaded) until the database changes: the same contract
+// as the snapshot of a JSON world, never modify what read() returns.
 import { readFileSync, statSync } from 'node:fs';
 import { armFaults } from '../common/faults.js';
-import { isSqliteFile } from './sqlite-store.js';
+import { SqliteWorld, isSqliteFile } from './sqlite-store.js';
 import { StateFileError, StateStore, parseState } from './store.js';
 import type { State } from './types.js';
 
@@ -56,7 +58,11 @@ export class OwnedStateStore extends StateStore {
 
   /** The current state, shared (and frozen with `freeze`): never modify it (use update()). */
   override read(): FrozenState {
-    if (this.sqlite()) return super.read();
+    // a world kept in SQLite: read as any process reads it (its format and inode are known;
+    // within a read snapshot already open on it, the file was looked at by the first read)
+    // It is shared, as the snapshot of a JSON world is, until the database changes.
+    if (this.isSqlite && this.formatKey && SqliteWorld.inSnapshot(this.path)) return this.readSqlite(undefined, this.ino, true);
+    if (this.sqlite()) return this.readSqlite(undefined, this.ino, true);
     if (!this.snapshot) this.load();
     return this.snapshot as State;
   }
@@ -111,9 +117,13 @@ export class OwnedStateStore extends StateStore {
     armFaults(state.faults);
   }
 
+  /** the file's inode at the last currentKey() */
+  private ino = -1;
+
   private currentKey(): string {
     try {
       const st = statSync(this.path, { bigint: true });
+      this.ino = Number(st.ino);
       return `${st.ino}:${st.mtimeNs}:${st.size}`;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -77,6 +77,27 @@ function asProblem(err: unknown): SqliteProblem {
   return new SqliteProblem(e.code ?? 'SQLITE_ERROR', (e.message ?? String(err)).replace(/\s+/g, ' '));
 }
 
+// ---- prepared statements, kept per database -------------------------------------------------
+
+/** each database's statements, by mode and SQL: preparing one costs more than running it */
+const statements = new WeakMap<Db, Map<string, Statement>>();
+
+/** `sql` prepared once per database; `mode` raw (rows as arrays) or pluck (the first column).
+ * Not for iterate(): a statement being iterated is busy until the iteration ends. */
+function prepared(db: Db, sql: string, mode: 'raw' | 'pluck' | 'run' = 'run'): Statement {
+  let m = statements.get(db);
+  if (!m) statements.set(db, (m = new Map()));
+  const key = `${mode}:${sql}`;
+  let st = m.get(key);
+  if (!st) {
+    st = db.prepare(sql);
+    if (mode === 'raw') st.raw(true);
+    else if (mode === 'pluck') st.pluck();
+    m.set(key, st);
+  }
+  return st;
+}
+
 // ---- schema --------------------------------------------------------------------------------
 
 function columnsOf(spec: CollectionSpec): Array<{ field: string; column: string; unique?: boolean }> {
@@ -159,6 +180,9 @@ class LazyWorld implements IndexedRows {
     private readonly tracking: boolean,
     /** the state file, named when a row cannot be read */
     private readonly path: string,
+    /** a state shared by every reader until the database changes (SqliteWorld.read(true)):
+     * its records are never changed in memory, so a look-up needs no scan of those loaded */
+    private readonly shared = false,
   ) {}
 
   private cache(c: CollectionName): Map<number, Loaded> {
@@ -173,7 +197,8 @@ class LazyWorld implements IndexedRows {
     if (had) return had.obj;
     const obj = JSON.parse(text) as object;
     m.set(seq, { obj, text });
-    this.seqOf.set(obj, seq);
+    // only a save asks which row a record came from (a WeakMap entry is dear to collect)
+    if (this.tracking) this.seqOf.set(obj, seq);
     return obj;
   }
 
@@ -198,10 +223,10 @@ class LazyWorld implements IndexedRows {
     if (!this.tracking && !m?.size) {
       // a state only read: the records, and nothing kept about them
       // (one group_concat string parsed once measured slower, and higher at its peak)
-      const texts = this.db.prepare(`SELECT json FROM ${c} ORDER BY seq`).pluck().all() as string[];
+      const texts = prepared(this.db, `SELECT json FROM ${c} ORDER BY seq`, 'pluck').all() as string[];
       return texts.map((t) => JSON.parse(t) as object);
     }
-    const rows = this.db.prepare(`SELECT seq, json FROM ${c} ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+    const rows = prepared(this.db, `SELECT seq, json FROM ${c} ORDER BY seq`, 'raw').all() as Array<[number, string]>;
     if (!this.tracking) return rows.map(([seq, text]) => m?.get(seq)?.obj ?? (JSON.parse(text) as object));
     return rows.map(([seq, text]) => this.adopt(c, seq, text));
   }
@@ -211,7 +236,7 @@ class LazyWorld implements IndexedRows {
     if (!col) throw new Error(`${c}.${field} is not indexed`);
     let rows: Array<[number, string]>;
     try {
-      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`).raw(true).all(value) as Array<[number, string]>;
+      rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE ${col.column} = ? ORDER BY seq`, 'raw').all(value) as Array<[number, string]>;
     } catch (err) {
       throw readProblem(err, this.path);
     }
@@ -225,7 +250,7 @@ class LazyWorld implements IndexedRows {
       // the test is "holds this text": SQLite's instr() runs it without calling back
       let rows: Array<[number, string]>;
       try {
-        rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`).raw(true).all(contains) as Array<[number, string]>;
+        rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE instr(${col.column}, ?) > 0 ORDER BY seq`, 'raw').all(contains) as Array<[number, string]>;
       } catch (err) {
         throw readProblem(err, this.path);
       }
@@ -234,7 +259,7 @@ class LazyWorld implements IndexedRows {
     currentTest = test;
     let rows: Array<[number, string]>;
     try {
-      rows = this.db.prepare(`SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`).raw(true).all() as Array<[number, string]>;
+      rows = prepared(this.db, `SELECT seq, json FROM ${c} WHERE novasim_test(${col.column}) ORDER BY seq`, 'raw').all() as Array<[number, string]>;
     } catch (err) {
       throw readProblem(err, this.path);
     } finally {
@@ -259,7 +284,7 @@ class LazyWorld implements IndexedRows {
     let text: string;
     try {
       const sql = `SELECT '[' || COALESCE(group_concat(${item}, ',' ORDER BY seq), '') || ']' FROM ${c}${nn ? ` WHERE ${nn.column} IS NOT NULL` : ''}`;
-      text = (this.db.prepare(sql).raw(true).get() as [string])[0];
+      text = (prepared(this.db, sql, 'raw').get() as [string])[0];
     } catch (err) {
       throw readProblem(err, this.path);
     }
@@ -271,7 +296,7 @@ class LazyWorld implements IndexedRows {
   private merge<C extends CollectionName>(c: C, rows: Array<[number, string]>, keep: (o: object) => boolean): CollectionRows[C][] {
     const found = new Map<number, object>();
     for (const [seq, text] of rows) found.set(seq, this.adopt(c, seq, text));
-    for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
+    if (!this.shared) for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
     return [
       ...[...found.entries()].sort((a, b) => a[0] - b[0]).map(([, o]) => o),
       ...(this.appended.get(c) ?? []),
@@ -309,27 +334,42 @@ export function setReadProblem(wrap: (err: unknown, path: string) => Error): voi
 /** the test novasim_test() runs in the query under way (matching()) */
 let currentTest: ((value: unknown) => boolean) | null = null;
 
+/** where a holder of collections (the state, or its nova, cinder, libvirt section) keeps the
+ * LazyWorld its collections load from */
+const WORLD = Symbol('novasim.sqlite.world');
+
+/** The accessors of each collection's place, one pair per collection for every state read:
+ * shared functions (not closures per state) let V8 give every state read the same shapes. */
+const ACCESSORS = new Map<CollectionName, PropertyDescriptor>(
+  COLLECTIONS.map((spec) => [
+    spec.name,
+    {
+      enumerable: true,
+      configurable: true,
+      get(this: Record<string | symbol, unknown>): unknown {
+        const rows = (this[WORLD] as LazyWorld).all(spec.name);
+        Object.defineProperty(this, spec.prop, { value: rows, writable: true, enumerable: true, configurable: true });
+        return rows;
+      },
+      set(this: Record<string | symbol, unknown>, v: unknown): void {
+        const world = this[WORLD] as LazyWorld;
+        // the old rows must be known to be removed
+        if (!world.whole.has(spec.name)) world.all(spec.name);
+        Object.defineProperty(this, spec.prop, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+    },
+  ]),
+);
+
 /** a state on the database: its small parts parsed, each large collection loaded on first use */
-function lazyState(db: Db, skeleton: string, tracking: boolean, path: string): { state: State; world: LazyWorld } {
-  const world = new LazyWorld(db, tracking, path);
+function lazyState(db: Db, skeleton: string, tracking: boolean, path: string, shared = false): { state: State; world: LazyWorld } {
+  const world = new LazyWorld(db, tracking, path, shared);
   const doc = JSON.parse(skeleton) as Record<string, unknown>;
   for (const spec of COLLECTIONS) {
     const holder = holderOf(doc, spec);
     if (!holder || holder[spec.prop] !== MARK) continue;
-    Object.defineProperty(holder, spec.prop, {
-      enumerable: true,
-      configurable: true,
-      get(): unknown {
-        const rows = world.all(spec.name);
-        Object.defineProperty(holder, spec.prop, { value: rows, writable: true, enumerable: true, configurable: true });
-        return rows;
-      },
-      set(v: unknown): void {
-        // the old rows must be known to be removed
-        if (!world.whole.has(spec.name)) world.all(spec.name);
-        Object.defineProperty(holder, spec.prop, { value: v, writable: true, enumerable: true, configurable: true });
-      },
-    });
+    if (!Object.prototype.hasOwnProperty.call(holder, WORLD)) Object.defineProperty(holder, WORLD, { value: world, enumerable: false });
+    Object.defineProperty(holder, spec.prop, ACCESSORS.get(spec.name) as PropertyDescriptor);
   }
   Object.defineProperty(doc, INDEXED, { value: world, enumerable: false });
   return { state: doc as unknown as State, world };
@@ -419,7 +459,7 @@ function columnValue(obj: object, field: string): unknown {
 function saveChanges(db: Db, world: LazyWorld, state: State, statePath: string): string | null {
   const skeleton = skeletonOf(state);
   const plans = COLLECTIONS.map((spec) =>
-    planCollection(world, spec, state, () => (db.prepare(`SELECT COALESCE(MAX(seq), 0) FROM ${spec.name}`).raw(true).get() as [number])[0]),
+    planCollection(world, spec, state, () => (prepared(db, `SELECT COALESCE(MAX(seq), 0) FROM ${spec.name}`, 'raw').get() as [number])[0]),
   );
   // check what is written as the next command will read it: the skeleton with the rows
   // that changed (each record's shape, ids unique among them; the database's UNIQUE columns
@@ -430,36 +470,36 @@ function saveChanges(db: Db, world: LazyWorld, state: State, statePath: string):
     if (holder && holder[p.spec.prop] === MARK) holder[p.spec.prop] = p.put.map((r) => JSON.parse(r.text) as unknown);
   }
   const known: KnownImages = {
-    volume: (id) => db.prepare('SELECT 1 FROM volumes WHERE id = ?').raw(true).get(id) !== undefined,
-    instance: (uuid) => db.prepare('SELECT 1 FROM instances WHERE uuid = ?').raw(true).get(uuid) !== undefined,
+    volume: (id) => prepared(db, 'SELECT 1 FROM volumes WHERE id = ?', 'raw').get(id) !== undefined,
+    instance: (uuid) => prepared(db, 'SELECT 1 FROM instances WHERE uuid = ?', 'raw').get(uuid) !== undefined,
   };
   for (const p of plans) {
-    const del = db.prepare(`DELETE FROM ${p.spec.name} WHERE seq = ?`);
+    const del = prepared(db, `DELETE FROM ${p.spec.name} WHERE seq = ?`);
     if (p.rewrite) db.exec(`DELETE FROM ${p.spec.name}`);
     else for (const seq of p.drop) del.run(seq);
   }
   for (const p of plans) {
     if (!p.put.length) continue;
     const cols = columnsOf(p.spec);
-    const ins = db.prepare(`INSERT INTO ${p.spec.name} (seq, ${cols.map((c) => c.column).join(', ')}, json) VALUES (?, ${cols.map(() => '?').join(', ')}, ?)`);
+    const ins = prepared(db, `INSERT INTO ${p.spec.name} (seq, ${cols.map((c) => c.column).join(', ')}, json) VALUES (?, ${cols.map(() => '?').join(', ')}, ?)`);
     for (const r of p.put) {
       try {
         ins.run(r.seq, ...cols.map((c) => columnValue(r.obj, c.field)), r.text);
       } catch (err) {
         const e = err as { code?: string };
         if (e.code?.startsWith('SQLITE_CONSTRAINT')) {
-          const col = cols.find((c) => c.unique && db.prepare(`SELECT 1 FROM ${p.spec.name} WHERE ${c.column} = ?`).raw(true).get(columnValue(r.obj, c.field)) !== undefined);
+          const col = cols.find((c) => c.unique && prepared(db, `SELECT 1 FROM ${p.spec.name} WHERE ${c.column} = ?`, 'raw').get(columnValue(r.obj, c.field)) !== undefined);
           return `${p.spec.section ? `state.${p.spec.section}` : 'state'}.${p.spec.prop}: ${col ? `${col.field} ${JSON.stringify(columnValue(r.obj, col.field))}` : 'a record'} is a duplicate`;
         }
         throw err;
       }
     }
   }
-  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('skeleton', ?)").run(skeleton);
+  prepared(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('skeleton', ?)").run(skeleton);
   // the new records, and the counters ahead of every id (kept or new)
   const problem = validateState(mini, statePath, known);
   if (problem) return problem;
-  const max = (t: string): number => (db.prepare(`SELECT COALESCE(MAX(num), 0) FROM ${t}`).raw(true).get() as [number])[0];
+  const max = (t: string): number => (prepared(db, `SELECT COALESCE(MAX(num), 0) FROM ${t}`, 'raw').get() as [number])[0];
   const s = state as State;
   if (s.nova.nextInstanceId <= max('instances')) return `state.nova.nextInstanceId must be greater than every instance id (${max('instances')} is one)`;
   if (s.nova.nextBdmId <= max('bdms')) return `state.nova.nextBdmId must be greater than every BDM id (${max('bdms')} is one)`;
@@ -481,13 +521,16 @@ export class SqliteWorld {
   private static open = new Map<string, SqliteWorld>();
 
   /** opens the state's database, or throws SqliteProblem saying why it is no state */
-  static at(path: string): SqliteWorld {
+  static at(path: string, knownIno?: number): SqliteWorld {
     const had = SqliteWorld.open.get(path);
-    let ino = -1;
-    try {
-      ino = statSync(path).ino;
-    } catch {
-      // opening says why
+    // the inode the caller has just seen (a stat of its own), or one looked up here
+    let ino = knownIno ?? -1;
+    if (knownIno === undefined) {
+      try {
+        ino = statSync(path).ino;
+      } catch {
+        // opening says why
+      }
     }
     if (had && had.ino === ino) return had;
     if (had) SqliteWorld.closeAt(path);
@@ -495,7 +538,7 @@ export class SqliteWorld {
     try {
       db = new (Database())(path, { fileMustExist: true, timeout: 10_000 });
       pragmas(db);
-      const fmt = db.prepare("SELECT value FROM meta WHERE key = 'format'").raw(true).get() as [string] | undefined;
+      const fmt = prepared(db, "SELECT value FROM meta WHERE key = 'format'", 'raw').get() as [string] | undefined;
       if (!fmt || fmt[0] !== SQLITE_FORMAT) throw new SqliteProblem('NOT_A_STATE', `a SQLite database, but no novasim state (meta.format is ${fmt ? JSON.stringify(fmt[0]) : 'missing'})`);
     } catch (err) {
       if (err instanceof SqliteProblem) throw err;
@@ -507,6 +550,12 @@ export class SqliteWorld {
     const w = new SqliteWorld(path, db, ino);
     SqliteWorld.open.set(path, w);
     return w;
+  }
+
+  /** whether a read snapshot of the database open at `path` is under way: a read now sees
+   * what the reads before it in the same synchronous work saw */
+  static inSnapshot(path: string): boolean {
+    return SqliteWorld.open.get(path)?.reading ?? false;
   }
 
   /** forgets the open database (after the file was replaced) */
@@ -522,14 +571,17 @@ export class SqliteWorld {
   }
 
   private skeleton(): string {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'skeleton'").raw(true).get() as [string] | undefined;
+    const row = prepared(this.db, "SELECT value FROM meta WHERE key = 'skeleton'", 'raw').get() as [string] | undefined;
     if (!row) throw new SqliteProblem('NOT_A_STATE', 'a SQLite database, but no novasim state (meta.skeleton is missing)');
     return row[0];
   }
 
-  /** a state read lazily from the committed database, its small parts checked */
   /** a read transaction is open until the current task's synchronous work is done */
   private reading = false;
+  /** the skeleton read in the snapshot open now: it cannot change before the snapshot ends */
+  private snapshotSkeleton: string | null = null;
+  /** the last skeleton read that passed skeletonProblem() */
+  private checkedSkeleton: string | null = null;
 
   /**
    * Opens a read transaction that lasts until the current synchronous work ends (a
@@ -539,7 +591,7 @@ export class SqliteWorld {
    */
   private snapshot(): void {
     if (this.reading || this.db.inTransaction) return;
-    this.db.exec('BEGIN');
+    prepared(this.db, 'BEGIN').run();
     this.reading = true;
     queueMicrotask(() => this.endSnapshot());
   }
@@ -547,24 +599,59 @@ export class SqliteWorld {
   private endSnapshot(): void {
     if (!this.reading) return;
     this.reading = false;
+    this.snapshotSkeleton = null;
     try {
-      if (this.db.inTransaction) this.db.exec('COMMIT');
+      if (this.db.inTransaction) prepared(this.db, 'COMMIT').run();
     } catch {
       // closed (the file was replaced): nothing to end
     }
   }
 
-  read(): State {
+  /** updates begun by this connection (a shared state read before one is not used after it) */
+  private writes = 0;
+  /** the state read(true) hands out, and the database as it was read */
+  private sharedState: { state: State; dataVersion: number; writes: number } | null = null;
+
+  /**
+   * A state read lazily from the committed database, its small parts checked. With `shared`
+   * (the owner of a served world, src/state/owned-store.ts) the same state is handed to every
+   * reader until the database changes (a save of this process, or a commit of another
+   * process: PRAGMA data_version), with the records it has loaded: a reader must not change it.
+   */
+  read(shared = false): State {
+    if (shared) {
+      let dataVersion: number;
+      try {
+        this.snapshot();
+        dataVersion = prepared(this.db, 'PRAGMA data_version', 'pluck').get() as number;
+      } catch (err) {
+        throw err instanceof SqliteProblem ? err : asProblem(err);
+      }
+      const had = this.sharedState;
+      if (had && had.dataVersion === dataVersion && had.writes === this.writes) return had.state;
+      const state = this.readState(true);
+      this.sharedState = { state, dataVersion, writes: this.writes };
+      return state;
+    }
+    return this.readState(false);
+  }
+
+  private readState(shared: boolean): State {
     let skeleton: string;
     try {
       this.snapshot();
-      skeleton = this.skeleton();
+      skeleton = this.snapshotSkeleton ?? this.skeleton();
+      if (this.reading) this.snapshotSkeleton = skeleton;
     } catch (err) {
       throw err instanceof SqliteProblem ? err : asProblem(err);
     }
-    const problem = skeletonProblem(skeleton, this.path);
-    if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
-    return lazyState(this.db, skeleton, false, this.path).state;
+    // the skeleton changes only with a write: one checked is not checked again
+    if (skeleton !== this.checkedSkeleton) {
+      const problem = skeletonProblem(skeleton, this.path);
+      if (problem) throw new SqliteProblem('NOT_A_STATE', problem);
+      this.checkedSkeleton = skeleton;
+    }
+    return lazyState(this.db, skeleton, false, this.path, shared).state;
   }
 
   /** runs `fn` on the state inside one write transaction and commits what it changed */
@@ -572,6 +659,8 @@ export class SqliteWorld {
     const db = this.db;
     // a read snapshot of this task ends before the write transaction begins
     this.endSnapshot();
+    this.writes++;
+    this.sharedState = null;
     db.exec('BEGIN IMMEDIATE');
     try {
       const skeleton = this.skeleton();
@@ -581,6 +670,10 @@ export class SqliteWorld {
     } catch (err) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw err;
+    } finally {
+      // a state shared while the transaction was open is not the one after it
+      this.writes++;
+      this.sharedState = null;
     }
   }
 

@@ -258,9 +258,10 @@ export class StateStore {
     return state;
   }
 
-  private readSqlite(mod: typeof SqliteStore): State {
+  /** read() of a file known to be a state kept in SQLite (`ino`: its inode, just stat'ed) */
+  protected readSqlite(mod: typeof SqliteStore = SqliteStore, ino?: number, shared = false): State {
     try {
-      const state = mod.SqliteWorld.at(this.path).read();
+      const state = mod.SqliteWorld.at(this.path, ino).read(shared);
       armFaults(state.faults);
       return state;
     } catch (err) {
