@@ -153,7 +153,7 @@ describe('nova-sim blkdebug: rehearsing failures of nova volume-update', () => {
     expect(vdbSource()).toBe(path('new-web-data'));
     expect(sameBytes(path('web-data'), path('new-web-data'))).toBe(true);
     expect(sim('logs', 'qemu').stdout.match(/held for/g)).toHaveLength(qemuLog.match(/held for/g)!.length);
-  }, 15_000);
+  }, 60_000);
 
   it('--delay flush_to_disk=0: the rule fires, no poll lands in the window, the swap succeeds', () => {
     expect(sim('blkdebug', 'web-1', 'vdb', '--delay', 'flush_to_disk=0').code).toBe(0);

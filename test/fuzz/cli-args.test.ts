@@ -43,7 +43,7 @@ function allArgs(cmd: Cmd, v: string): string[] {
 describe('the commands fuzzed', () => {
   it("nova-sim's are read from its commander program: every subcommand, virsh's each, with their options and arguments", () => {
     expect(sim.map((c) => c.words.join(' ')).sort()).toEqual(
-      ['init', 'volume-path', 'logs', 'config', 'blkdebug', 'doctor', 'fault', 'guest-load', 'virsh', 'virsh list', 'virsh domblklist', 'virsh dumpxml', 'virsh blockjob', 'virsh qemu-monitor-command'].sort(),
+      ['init', 'export', 'import', 'volume-path', 'logs', 'config', 'blkdebug', 'doctor', 'fault', 'guest-load', 'virsh', 'virsh list', 'virsh domblklist', 'virsh dumpxml', 'virsh blockjob', 'virsh qemu-monitor-command'].sort(),
     );
     const spec = (words: string) => (sim.find((c) => c.words.join(' ') === words) as Cmd).spec;
     expect(spec('guest-load').args.map((a) => [a.flags?.join(',') ?? a.dest, a.metavar ?? null, a.action ?? null, a.nargs ?? null])).toEqual([

@@ -1,7 +1,7 @@
 // nova-sim init: create the state file (and its volume images) from a fixture (world.ts), or
 // from a generated world of a given size (generate.ts).
 import { refuseIfServed } from '../served.js';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { act, type SimContext } from '../context.js';
 
 /** a generated world of more records than this (servers + volumes) is kept in SQLite */
@@ -13,14 +13,10 @@ export function initCommand(ctx: SimContext): Command {
     .option('--fixture <name|path>', 'Fixture name (in fixtures/) or path to a fixture JSON file.', 'default')
     .option('--generate <servers=N,volumes=M>', 'Generate a world of N servers (each with an attached volume) and M volumes in all, instead of a fixture.')
     .option('--seed <n>', 'Seed of a generated world (the same seed gives the same world).', '1')
-    .option('--format <json|sqlite>', 'How the state file keeps the world: one JSON document, or SQLite (for large worlds; nova-sim export gives its JSON). Default: json, sqlite for a generated world of more than 1000 servers and volumes.')
+    .addOption(new Option('--format <json|sqlite>', 'How the state file keeps the world: one JSON document, or SQLite (for large worlds; nova-sim export gives its JSON). Default: json, sqlite for a generated world of more than 1000 servers and volumes.').choices(['json', 'sqlite']))
     .option('--force', 'Replace an existing state file.');
   return act(cmd, ctx, async () => {
     const o = cmd.opts<{ fixture: string; generate?: string; seed: string; format?: string; force?: true }>();
-    if (o.format !== undefined && o.format !== 'json' && o.format !== 'sqlite') {
-      ctx.err(`nova-sim init: error: argument --format: invalid choice: '${o.format}' (choose from 'json', 'sqlite')\n`);
-      return 2;
-    }
     const format = o.format as 'json' | 'sqlite' | undefined;
     const { initWorld } = await import('../../world.js');
     refuseIfServed(ctx.statePath(), 'init');

@@ -2,7 +2,9 @@
 // (src/state/transfer.ts), whether the file keeps the world as JSON or in SQLite.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { SimError } from '../../../common/errors.js';
+import { strerror } from '../../../common/strerror.js';
 import { act, operands, type SimContext } from '../context.js';
 
 export function exportCommand(ctx: SimContext): Command {
@@ -23,22 +25,18 @@ export function importCommand(ctx: SimContext): Command {
   const cmd = new Command('import')
     .description('Replace the state with a JSON document (as nova-sim export writes it), kept in SQLite unless --format json.')
     .argument('<file>', "The JSON document ('-' for stdin).")
-    .option('--format <json|sqlite>', 'How the state file keeps the world.', 'sqlite')
+    .addOption(new Option('--format <json|sqlite>', 'How the state file keeps the world.').choices(['json', 'sqlite']).default('sqlite'))
     .option('--force', 'Replace an existing state file.');
   return act(cmd, ctx, async () => {
     const [file] = operands<[string]>(cmd);
-    const o = cmd.opts<{ format: string; force?: true }>();
-    if (o.format !== 'json' && o.format !== 'sqlite') {
-      ctx.err(`nova-sim import: error: argument --format: invalid choice: '${o.format}' (choose from 'json', 'sqlite')\n`);
-      return 2;
-    }
+    const o = cmd.opts<{ format: 'json' | 'sqlite'; force?: true }>();
     let text: string;
     const source = file === '-' ? '<stdin>' : resolve(file);
     try {
       text = readFileSync(file === '-' ? 0 : source, 'utf8');
     } catch (err) {
-      ctx.err(`ERROR: cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
-      return 1;
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new SimError('IOError', `cannot read ${source}: ${strerror(code)} (${code}); the state file is unchanged`);
     }
     const { importState } = await import('../../../state/transfer.js');
     await importState(ctx.statePath(), text, source, { force: o.force === true, format: o.format });
