@@ -61,11 +61,19 @@ export async function runCliCase(world: FuzzWorld, c: CliCase, opts: { binary?: 
   const before = world.readState();
   let o: Outcome;
   // a process cannot be given an argument with a NUL byte (no user can type one): in-process
+  // in the scratch folder: a fuzzed relative path (`export -o constructor`) lands there, never
+  // in the folder the tests were started from
   if (opts.binary && !argv.some((a) => a.includes('\u0000'))) {
     const env = fuzzEnv(c.user);
-    o = c.tool === 'nova' ? runBinary(NOVA_BIN, ['--state', world.statePath, ...argv], env) : runBinary(NOVA_SIM_BIN, ['--state', world.statePath, ...argv], env);
+    o = c.tool === 'nova' ? runBinary(NOVA_BIN, ['--state', world.statePath, ...argv], env, undefined, scratch) : runBinary(NOVA_SIM_BIN, ['--state', world.statePath, ...argv], env, undefined, scratch);
   } else {
-    o = c.tool === 'nova' ? await novaInProcess(world.statePath, argv, fuzzEnv(c.user)) : await simInProcess(world.statePath, argv);
+    const cwd = process.cwd();
+    process.chdir(scratch);
+    try {
+      o = c.tool === 'nova' ? await novaInProcess(world.statePath, argv, fuzzEnv(c.user)) : await simInProcess(world.statePath, argv);
+    } finally {
+      process.chdir(cwd);
+    }
   }
   const after = world.readState();
   const problems = checkOutcome(o, { findings: isChecker(c) });

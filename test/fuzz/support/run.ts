@@ -77,8 +77,8 @@ export async function simInProcess(statePath: string, argv: string[]): Promise<O
 }
 
 /** the real binary, as a user runs it; `timeoutMs` ends a command that hangs (a failure) */
-export function runBinary(bin: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 20000): Outcome & { signal: string | null } {
+export function runBinary(bin: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 20000, cwd?: string): Outcome & { signal: string | null } {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
-  const r = spawnSync(process.execPath, [bin, ...argv], { env: { ...base, ...env }, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [bin, ...argv], { env: { ...base, ...env }, cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', signal: r.signal };
 }
