@@ -121,11 +121,13 @@ export function tableRows(out: string): string[][] {
 
 /** Whether some process holds the state's lock now (an exclusive flock on <state>.lock). */
 export function stateLockHeld(statePath: string): boolean {
-  const { flock } = createRequire(import.meta.url)('fs-ext') as { flock: (fd: number, how: string) => void };
+  // flockSync: fs-ext's flock() is asynchronous (it runs on libuv's pool, after the close
+  // below) and never throws, so a check built on it always said "free"
+  const { flockSync } = createRequire(import.meta.url)('fs-ext') as { flockSync: (fd: number, how: string) => void };
   const fd = openSync(`${statePath}.lock`, 'a');
   try {
-    flock(fd, 'exnb');
-    flock(fd, 'un');
+    flockSync(fd, 'exnb');
+    flockSync(fd, 'un');
     return false;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EWOULDBLOCK') return true;

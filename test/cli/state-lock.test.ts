@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NOVA_SIM, World, build } from './helpers.js';
+import { NOVA_SIM, World, build, stateLockHeld } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -51,6 +51,20 @@ function stoppedHolder(w: World): Promise<ChildProcess> {
     child.once('error', reject);
   });
 }
+
+describe("the harness's own lock check", () => {
+  // freezeOutsideLock relies on it: a check that always said "free" let a guest runner be
+  // frozen inside a save, and the swap after it then waited out the lock timeout
+  it('stateLockHeld sees a lock another process holds, and a free lock as free', async () => {
+    const w = freshWorld();
+    expect(stateLockHeld(w.state)).toBe(false);
+    const holder = await stoppedHolder(w);
+    expect(stateLockHeld(w.state)).toBe(true);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    expect(stateLockHeld(w.state)).toBe(false);
+  });
+});
 
 describe('a stopped lock holder', () => {
   it('a changing command gives up after NOVASIM_LOCK_TIMEOUT with one line naming the holder; nothing changes', async () => {
