@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { build, NOVA, tableRows, World } from './helpers.js';
 
@@ -13,21 +13,33 @@ beforeAll(build);
 /** a test that runs several commands on a world of 400 servers (a busy machine is slow) */
 const SLOW = 180_000;
 
-/** the same generated world twice: SQLite (the default above 1000 records) and JSON */
+/** the same generated world twice: SQLite (the default above 1000 records) and JSON. These two
+ * are only read (export and import put back exactly what was there): a test that changes a
+ * world makes its own (`generated`), so every test passes alone and in any order. */
 let sq: World;
 let js: World;
 const GEN = ['init', '--generate', 'servers=400,volumes=1200', '--seed', '3'];
+let mine: World[] = [];
+
+/** a new world from GEN, kept in SQLite or as JSON, removed after the test */
+function generated(format: 'sqlite' | 'json'): World {
+  const w = new World();
+  mine.push(w);
+  const r = w.sim([...GEN, ...(format === 'json' ? ['--format', 'json'] : []), '--state', w.state]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(format === 'json' ? /\(seed 3, JSON\)\n$/ : /: 400 servers, 1200 volumes \(seed 3, SQLite\)\n$/);
+  return w;
+}
 
 beforeAll(() => {
-  sq = new World();
-  js = new World();
-  const a = sq.sim([...GEN, '--state', sq.state]);
-  expect(a.code, a.stderr).toBe(0);
-  expect(a.stdout).toMatch(/: 400 servers, 1200 volumes \(seed 3, SQLite\)\n$/);
-  const b = js.sim([...GEN, '--format', 'json', '--state', js.state]);
-  expect(b.code, b.stderr).toBe(0);
-  expect(b.stdout).toMatch(/\(seed 3, JSON\)\n$/);
+  sq = generated('sqlite');
+  js = generated('json');
+  mine = [];
 }, SLOW);
+afterEach(() => {
+  for (const w of mine) w.cleanup();
+  mine = [];
+});
 afterAll(() => {
   sq?.cleanup();
   js?.cleanup();
@@ -160,6 +172,8 @@ describe('export and import', () => {
 
 describe('a swap on a world kept in SQLite', () => {
   it('moves the volume as on the JSON world, and touches nothing else', () => {
+    const sq = generated('sqlite');
+    const js = generated('json');
     const servers = bodyRows(sq.admin(['list', '--status', 'ACTIVE']).stdout);
     const server = servers.map((r) => r[1]).filter((n) => n.startsWith('server-')).sort()[0];
     const attached = bodyRows(sq.admin(['volume-attachments', server]).stdout)[0][3];
@@ -188,9 +202,10 @@ describe('a swap on a world kept in SQLite', () => {
   }, SLOW);
 });
 
-// last: it gives each world new records of its own (random ids)
 describe('changes on a world kept in SQLite', () => {
   it('boot, volume-attach, lock and delete end as on the JSON world', () => {
+    const sq = generated('sqlite');
+    const js = generated('json');
     const steps = [
       ['boot', '--flavor', 'm1.tiny', '--image', 'cirros-0.3.4-x86_64-uec', 'extra-server'],
       ['volume-attach', 'extra-server', 'spare-007'],
@@ -227,6 +242,7 @@ describe('changes on a world kept in SQLite', () => {
 
 describe('concurrent changes on a world kept in SQLite', () => {
   it('8 processes locking 8 servers at once: every lock lands', async () => {
+    const sq = generated('sqlite');
     const names = Array.from({ length: 8 }, (_, i) => `server-${String(i + 100).padStart(3, '0')}`);
     const run = (name: string) =>
       new Promise<number | null>((res) => {
@@ -239,6 +255,7 @@ describe('concurrent changes on a world kept in SQLite', () => {
   }, SLOW);
 
   it('4 processes booting at once: 4 new servers, each with an id and a domain of its own', async () => {
+    const sq = generated('sqlite');
     const names = ['par-a', 'par-b', 'par-c', 'par-d'];
     const run = (name: string) =>
       new Promise<number | null>((res) => {
