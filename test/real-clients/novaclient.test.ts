@@ -2,7 +2,7 @@
 // --os-compute-api-version 2.1 and 2.latest (which novaclient negotiates down to the
 // server's maximum): list, show, volume-attachments, volume-update's error cases and a real
 // swap, each compared with novasim's own `nova` on the same world.
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { build, World } from '../cli/helpers.js';
 import {
   BATCH_DATA,
@@ -24,7 +24,9 @@ import {
   type Served,
   serve,
   SPARE,
+  startServedWorld,
   stop,
+  stopServedWorld,
   tableObjects,
   WEB_1,
   WEB_DATA,
@@ -149,7 +151,21 @@ describeWithClients('python-novaclient 18.1 against nova-sim serve', ['novaclien
     });
   }
 
+  // the swaps change their world: each has a world and a server of its own, so every test
+  // here passes alone and in any order
+  let own: { w: World; s: Served } | null = null;
+  afterEach(async () => {
+    if (own) await stopServedWorld(own.w, own.s);
+    own = null;
+  });
+  async function ownWorld(): Promise<{ w: World; nova: (args: string[]) => ReturnType<typeof runClient> }> {
+    const o = await startServedWorld();
+    own = { w: o.w, s: o.s };
+    return { w: o.w, nova: (args) => runClient(NOVA_CLIENT, args, clientEnv(o.w, o.s, true)) };
+  }
+
   it('nova --os-compute-api-version 2.1 volume-update swaps web-data for new-web-data (polled until attached)', async () => {
+    const { w, nova } = await ownWorld();
     const real = nova(['--os-compute-api-version', '2.1', 'volume-update', 'web-1', WEB_DATA, NEW_WEB_DATA]);
     expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toBe('');
@@ -163,6 +179,7 @@ describeWithClients('python-novaclient 18.1 against nova-sim serve', ['novaclien
   });
 
   it('nova --os-compute-api-version 2.latest volume-update swaps db-data for big-data (polled until attached)', async () => {
+    const { w, nova } = await ownWorld();
     const real = nova(['--os-compute-api-version', '2.latest', 'volume-update', 'db-1', DB_DATA, BIG_DATA]);
     expect(real.code, real.stderr).toBe(0);
     expect(await pollAttachments(w, DB_1, (ids) => ids.includes(BIG_DATA)), serviceTrouble(w)).toEqual([BIG_DATA]);
@@ -171,11 +188,10 @@ describeWithClients('python-novaclient 18.1 against nova-sim serve', ['novaclien
     const vols = Object.fromEntries(tableObjects(ourCinder(w, ['list']).stdout).map((r) => [r.ID, r.Status]));
     expect(vols[DB_DATA]).toBe('available');
     expect(vols[BIG_DATA]).toBe('in-use');
-    // what the two swaps left behind is what the same swaps by novasim's own nova leave
+    // what the swap left behind is what the same swap by novasim's own nova leaves
     const twin = new World();
     try {
       expect(twin.sim(['init', '--state', twin.state]).code).toBe(0);
-      expect(ourNova(twin, ['volume-update', 'web-1', WEB_DATA, NEW_WEB_DATA]).code).toBe(0);
       expect(ourNova(twin, ['volume-update', 'db-1', DB_DATA, BIG_DATA]).code).toBe(0);
       expect(doctorFindings(w)).toEqual(doctorFindings(twin));
     } finally {
