@@ -48,10 +48,22 @@ interface Call {
 
 type Action = (call: Call) => Promise<HttpResponse>;
 
+/** the bookmark links' base (the endpoint without its version) of the last base asked: a
+ * list's views all share one */
+let lastBase = '';
+let lastBookmark = '';
+function bookmarkBase(base: string): string {
+  if (base !== lastBase) {
+    lastBookmark = base.replace(/\/v2\//, '/');
+    lastBase = base;
+  }
+  return lastBookmark;
+}
+
 function volumeLinks(v: Volume, base: string): { href: string; rel: string }[] {
   return [
     { href: `${base}/volumes/${v.id}`, rel: 'self' },
-    { href: `${base.replace(/\/v2\//, '/')}/volumes/${v.id}`, rel: 'bookmark' },
+    { href: `${bookmarkBase(base)}/volumes/${v.id}`, rel: 'bookmark' },
   ];
 }
 

@@ -113,13 +113,14 @@ export function printList(
     }),
   );
   if (sortbyIndex !== null) {
-    // prettytable sorts on [sort column] + row, so ties fall back to the whole row
+    // prettytable sorts on [sort column] + row, so ties fall back to the whole row (compared
+    // in place: a key array made per comparison was most of the sort's cost on 10,000 rows)
     rows.sort((a, b) => {
-      const ka = [a[sortbyIndex], ...a];
-      const kb = [b[sortbyIndex], ...b];
-      for (let i = 0; i < ka.length; i++) {
-        const c = pyCompare(ka[i], kb[i]);
-        if (c) return c;
+      const c = pyCompare(a[sortbyIndex], b[sortbyIndex]);
+      if (c) return c;
+      for (let i = 0; i < a.length; i++) {
+        const d = pyCompare(a[i], b[i]);
+        if (d) return d;
       }
       return 0;
     });

@@ -10,10 +10,12 @@ import { statusFromState } from '../vm-states.js';
 import { cmpVersion, type ApiVersion } from './wsgi.js';
 
 /** api_version_request.is_supported(req, min_version=…) */
-const atLeast = (v: ApiVersion, min: string): boolean => {
-  const [major, minor] = min.split('.').map(Number);
-  return cmpVersion(v, { major, minor }) >= 0;
-};
+const atLeast = (v: ApiVersion, min: ApiVersion): boolean => cmpVersion(v, min) >= 0;
+/** the microversions the views ask about (parsed once, not once per server of a list) */
+const V2_3 = { major: 2, minor: 3 };
+const V2_9 = { major: 2, minor: 9 };
+const V2_16 = { major: 2, minor: 16 };
+const V2_19 = { major: 2, minor: 19 };
 
 /** ViewBuilder._progress_statuses: the statuses whose view carries progress */
 const PROGRESS_STATUSES = ['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING'];
@@ -33,12 +35,28 @@ export function hostId(inst: Instance): string {
   return id;
 }
 
+/** the bookmark links' base (the endpoint without its version) of the last base asked: a
+ * list's views all share one */
+let lastBase = '';
+let lastBookmark = '';
+function bookmarkBase(base: string): string {
+  if (base !== lastBase) {
+    lastBookmark = base.replace(/\/v2\.1$/, '');
+    lastBase = base;
+  }
+  return lastBookmark;
+}
+
 function links(base: string, kind: string, id: string): { rel: string; href: string }[] {
-  const bookmark = base.replace(/\/v2\.1$/, '');
   return [
     { rel: 'self', href: `${base}/${kind}/${id}` },
-    { rel: 'bookmark', href: `${bookmark}/${kind}/${id}` },
+    { rel: 'bookmark', href: `${bookmarkBase(base)}/${kind}/${id}` },
   ];
+}
+
+/** the bookmark link alone (an image's or flavor's in a server's view) */
+function bookmarkLinks(base: string, kind: string, id: string): { rel: string; href: string }[] {
+  return [{ rel: 'bookmark', href: `${bookmarkBase(base)}/${kind}/${id}` }];
 }
 
 /**
@@ -78,9 +96,10 @@ export function serverView(
       'OS-EXT-IPS:type': a.type,
     }));
   }
+  const v23 = atLeast(version, V2_3);
   const volumes = bdmsOf(inst.uuid)
     .filter((b) => b.volumeId && b.destinationType === 'volume')
-    .map((b) => (atLeast(version, '2.3') ? { id: b.volumeId, delete_on_termination: b.deleteOnTermination } : { id: b.volumeId }));
+    .map((b) => (v23 ? { id: b.volumeId, delete_on_termination: b.deleteOnTermination } : { id: b.volumeId }));
   const status = statusFromState(inst.vmState, inst.taskState);
   const view: Record<string, unknown> = {
     id: inst.uuid,
@@ -90,8 +109,8 @@ export function serverView(
     user_id: inst.userId,
     metadata: inst.metadata,
     hostId: hostId(inst),
-    image: inst.imageRef ? { id: inst.imageRef, links: links(base, 'images', inst.imageRef).slice(1) } : '',
-    flavor: { id: inst.flavorId, links: links(base, 'flavors', inst.flavorId).slice(1) },
+    image: inst.imageRef ? { id: inst.imageRef, links: bookmarkLinks(base, 'images', inst.imageRef) } : '',
+    flavor: { id: inst.flavorId, links: bookmarkLinks(base, 'flavors', inst.flavorId) },
     created: inst.createdAt,
     updated: inst.updatedAt,
     addresses,
@@ -111,29 +130,25 @@ export function serverView(
     'os-extended-volumes:volumes_attached': volumes,
   };
   if (PROGRESS_STATUSES.includes(status)) view.progress = 0;
-  if (atLeast(version, '2.9')) view.locked = inst.locked;
-  if (atLeast(version, '2.19')) view.description = null;
+  if (atLeast(version, V2_9)) view.locked = inst.locked;
+  if (atLeast(version, V2_19)) view.description = null;
   // extended_server_attributes: admin only (policy), six more fields from 2.3
   if (ctx.isAdmin) {
-    Object.assign(view, {
-      'OS-EXT-SRV-ATTR:host': inst.host,
-      'OS-EXT-SRV-ATTR:hypervisor_hostname': inst.node,
-      'OS-EXT-SRV-ATTR:instance_name': instanceName(inst),
-    });
+    view['OS-EXT-SRV-ATTR:host'] = inst.host;
+    view['OS-EXT-SRV-ATTR:hypervisor_hostname'] = inst.node;
+    view['OS-EXT-SRV-ATTR:instance_name'] = instanceName(inst);
   }
-  if (ctx.isAdmin && atLeast(version, '2.3')) {
-    Object.assign(view, {
-      'OS-EXT-SRV-ATTR:reservation_id': `r-${inst.uuid.slice(0, 8)}`,
-      'OS-EXT-SRV-ATTR:launch_index': 0,
-      'OS-EXT-SRV-ATTR:hostname': inst.name.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
-      'OS-EXT-SRV-ATTR:kernel_id': '',
-      'OS-EXT-SRV-ATTR:ramdisk_id': '',
-      'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
-      'OS-EXT-SRV-ATTR:user_data': null,
-    });
+  if (ctx.isAdmin && v23) {
+    view['OS-EXT-SRV-ATTR:reservation_id'] = `r-${inst.uuid.slice(0, 8)}`;
+    view['OS-EXT-SRV-ATTR:launch_index'] = 0;
+    view['OS-EXT-SRV-ATTR:hostname'] = inst.name.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    view['OS-EXT-SRV-ATTR:kernel_id'] = '';
+    view['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
+    view['OS-EXT-SRV-ATTR:root_device_name'] = '/dev/vda';
+    view['OS-EXT-SRV-ATTR:user_data'] = null;
   }
   // show:host_status is admin_api by default
-  if (ctx.isAdmin && atLeast(version, '2.16')) view.host_status = 'UP';
+  if (ctx.isAdmin && atLeast(version, V2_16)) view.host_status = 'UP';
   return view;
 }
 

@@ -55,10 +55,12 @@ function formatFieldName(attr: string): string {
 
 /** utils._format_servers_list_networks */
 function formatNetworks(o: Resource): string {
-  return Object.entries((o as Server).networks)
-    .filter(([, addrs]) => addrs.length)
-    .map(([label, addrs]) => `${label}=${addrs.join(', ')}`)
-    .join('; ');
+  let text = '';
+  for (const [label, addrs] of Object.entries((o as Server).networks)) {
+    if (!addrs.length) continue;
+    text += `${text ? '; ' : ''}${label}=${addrs.join(', ')}`;
+  }
+  return text;
 }
 
 function hasAttr(s: Server, field: string): boolean {

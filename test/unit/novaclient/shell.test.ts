@@ -23,6 +23,21 @@ describe('tables match the Mitaka client', () => {
     expect(r.code).toBe(ref.exit);
   });
 
+  it('nova list: a network without addresses is left out of Networks, a server without any shows an empty cell', async () => {
+    const cloud = new FakeCloud();
+    const [web, dup1, dup2] = cloud.transport.servers;
+    web.addresses = { private: [], public: [{ addr: '172.24.4.10', version: 4 }], 'nét 2': [{ addr: 'fd00::7' }, { addr: '10.1.0.7' }] };
+    dup1.addresses = {};
+    dup2.addresses = { private: [] };
+    const r = await nova(['list'], { cloud });
+    const networks = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| ID'))
+      .map((l) => l.split('|').at(-2)?.trim());
+    expect(networks).toEqual(['', '', 'public=172.24.4.10; nét 2=fd00::7, 10.1.0.7']);
+    expect(r.code).toBe(0);
+  });
+
   it('nova show <uuid>: sorted keys, JSON values, flavor name, image not found, network rows', async () => {
     const ref = capturedRun(TABLES, `mitaka against a stub: nova show ${WEB}`);
     const r = await nova(['show', WEB]);

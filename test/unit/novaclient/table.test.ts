@@ -1,4 +1,5 @@
 // utils.print_list / print_dict: prettytable's layout, byte for byte.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Resource } from '../../../src/novaclient/base.js';
 import { printDict, printList, renderTable } from '../../../src/novaclient/table.js';
@@ -37,6 +38,32 @@ describe('prettytable layout', () => {
         '| a  | x    |        |\n' +
         '| b  | x    | -      |\n' +
         '+----+------+--------+\n',
+    );
+  });
+
+  it('print_list sorts as prettytable does: on [sort column] + row, stable', () => {
+    // the reference: prettytable's key, built as a list per comparison
+    const reference = (rows: string[][], by: number): string[][] =>
+      [...rows].sort((a, b) => {
+        const ka = [a[by], ...a];
+        const kb = [b[by], ...b];
+        for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+        return 0;
+      });
+    // few distinct cells (ties at every column), unicode, empty strings, None and missing
+    const cell = fc.constantFrom('', 'a', 'b', 'B', 'é', '卷', '😀', 'a b', null, undefined);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(cell, cell, cell), { maxLength: 40 }), fc.integer({ min: 0, max: 2 }), (cells, by) => {
+        const objs = cells.map(([a, b, c]) => {
+          const info: Record<string, unknown> = { a, b };
+          if (c !== undefined) info.c = c;
+          return new Resource(info);
+        });
+        const text = (v: unknown) => (v === null || v === undefined ? '-' : String(v));
+        const rows = cells.map(([a, b, c], i) => [text(a), text(b), 'c' in objs[i].info ? text(c) : '']);
+        expect(printList(objs, ['A', 'B', 'C'], {}, by)).toBe(`${renderTable(['A', 'B', 'C'], reference(rows, by))}\n`);
+      }),
+      { numRuns: 300 },
     );
   });
 
