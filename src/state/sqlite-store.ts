@@ -10,7 +10,7 @@
 // The JSON document stays what a user reads and edits: `nova-sim export` writes it,
 // `nova-sim import` reads it back, exactly (docs/large-worlds.md).
 import { fsyncDirectory } from './durable-dir.js';
-import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, promises as fsp, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { COLLECTION, COLLECTIONS, INDEXED, indexedField, type CollectionName, type CollectionRows, type CollectionSpec, type IndexedRows } from './collections.js';
@@ -598,6 +598,7 @@ export class SqliteWorld {
     const w = SqliteWorld.open.get(path);
     if (!w) return;
     SqliteWorld.open.delete(path);
+    w.closeLog();
     try {
       w.db.close();
     } catch {
@@ -743,6 +744,62 @@ export class SqliteWorld {
     } finally {
       db.exec('DETACH DATABASE src');
     }
+  }
+
+  /** whether commits leave the log's fsync to syncLog() (synchronous=NORMAL) */
+  private deferred = false;
+  /** the log, kept open for syncLog() (the folder was synced when it was opened) */
+  private log: fsp.FileHandle | null = null;
+
+  /**
+   * With `on`, a commit writes the log (<state>-wal) but does not fsync it (SQLite's
+   * synchronous=NORMAL in WAL mode: the log is still synced before each checkpoint and the
+   * database after it, so the file stays consistent), and the caller must await syncLog()
+   * before it acknowledges the save. The owner of a served world does (owned-store.ts): its
+   * event loop does not wait on the disk, only the request that saved does.
+   */
+  deferLogSync(on: boolean): void {
+    if (on === this.deferred) return;
+    this.db.pragma(`synchronous = ${on ? 'NORMAL' : 'FULL'}`);
+    this.deferred = on;
+  }
+
+  /**
+   * Makes every commit of this connection so far durable, off the event loop (libuv's
+   * pool): fdatasync of the log, which holds the commits' frames, their commit marks and the
+   * file's length; when a log file is first synced, the folder too (its name may be new, as
+   * SQLite itself syncs the folder of a log it creates under synchronous=FULL). The log is
+   * kept open: while this connection is, no other process can remove it (SQLite deletes a log
+   * only when it closes the last connection); a checkpoint that truncates it keeps the file.
+   * Nothing to do without deferLogSync(true).
+   */
+  async syncLog(): Promise<void> {
+    if (!this.deferred) return;
+    if (!this.log) {
+      const fh = await fsp.open(`${this.path}-wal`, 'r');
+      try {
+        const dir = await fsp.open(dirname(this.path), 'r');
+        try {
+          await dir.sync();
+        } finally {
+          await dir.close();
+        }
+        // (another save may have opened it meanwhile)
+        if (this.log) await fh.close();
+        else this.log = fh;
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+    }
+    await this.log.datasync();
+  }
+
+  /** closes the log syncLog() keeps open */
+  private closeLog(): void {
+    const log = this.log;
+    this.log = null;
+    if (log) void log.close().catch(() => undefined);
   }
 
   /** the second half of transact: `state` was changed by the caller (its beforeSave too) */

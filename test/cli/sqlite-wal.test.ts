@@ -14,6 +14,7 @@ import { build, World } from './helpers.js';
 beforeAll(build);
 
 const STORE = fileURLToPath(new URL('../../dist/state/store.js', import.meta.url));
+const OWNED = fileURLToPath(new URL('../../dist/state/owned-store.js', import.meta.url));
 const COLLECTIONS = fileURLToPath(new URL('../../dist/state/collections.js', import.meta.url));
 const SLOW = 120_000;
 
@@ -26,12 +27,16 @@ beforeEach(() => {
 afterEach(() => w?.cleanup());
 
 /** renames server `uuid` in a child process that is killed -9 as soon as the save is
- * acknowledged (update() resolved), before it could close the database */
-async function saveThenKill(state: string, uuid: string, name: string): Promise<void> {
+ * acknowledged (update() resolved), before it could close the database; `owner`: through
+ * the store of a served world's owner (its commits' fsync is left to libuv's pool) */
+async function saveThenKill(state: string, uuid: string, name: string, owner = false): Promise<void> {
   const script = `
-    const { StateStore } = await import(${JSON.stringify(STORE)});
+    const { ${owner ? 'OwnedStateStore: Store' : 'StateStore: Store'} } = await import(${JSON.stringify(owner ? OWNED : STORE)});
     const { byKey } = await import(${JSON.stringify(COLLECTIONS)});
-    await new StateStore(${JSON.stringify(state)}).update((s) => { byKey(s, 'instances', ${JSON.stringify(uuid)}).name = ${JSON.stringify(name)}; });
+    const store = new Store(${JSON.stringify(state)});
+    // the owner reads before it writes, as a server does
+    store.read();
+    await store.update((s) => { byKey(s, 'instances', ${JSON.stringify(uuid)}).name = ${JSON.stringify(name)}; });
     process.stdout.write('acknowledged\\n');
     setInterval(() => {}, 1000);
   `;
@@ -75,6 +80,21 @@ describe('a save acknowledged before a kill -9 is kept', () => {
     // (a generated world has a few transient domains on purpose): what it said before
     const doctor = w.sim(['doctor', '--state', w.state]);
     expect([doctor.code, doctor.stdout.split('renamed-before-kill').join(name), doctor.stderr]).toEqual([doctorBefore.code, doctorBefore.stdout, doctorBefore.stderr]);
+  }, SLOW);
+});
+
+describe('the owner of a served world (its fsync off the event loop)', () => {
+  it('a save it acknowledged before a kill -9 is kept, and nothing else changed', async () => {
+    const { uuid, name } = firstServer();
+    const before = w.sim(['export', '--state', w.state]).stdout;
+    await saveThenKill(w.state, uuid, 'renamed-by-owner', true);
+    expect(existsSync(`${w.state}-wal`)).toBe(true);
+    const after = w.sim(['export', '--state', w.state]);
+    expect(after.code, after.stderr).toBe(0);
+    // (the save also stamps the server's updatedAt)
+    const blank = (t: string): string => t.replace(/"updatedAt": "[^"]*"/g, '"updatedAt": "T"');
+    expect(blank(after.stdout.split('renamed-by-owner').join(name))).toBe(blank(before));
+    expect(after.stdout).toContain('renamed-by-owner');
   }, SLOW);
 });
 
