@@ -114,6 +114,9 @@ function createSchema(db: Db): void {
   }
 }
 
+/** how much of the database a connection reads through a memory map (pragmas()) */
+const MMAP_SIZE = 1073741824;
+
 function pragmas(db: Db): void {
   // Write-ahead log, synchronous=FULL: a commit appends its pages to <state>-wal and fsyncs
   // that one file (a rollback journal costs four fsyncs: journal, its header, the database,
@@ -129,7 +132,7 @@ function pragmas(db: Db): void {
   // pages read through a memory map, not copied by read() into SQLite's cache: reading a
   // whole table (`nova volume-list`: 30,000 rows) costs a third. Writes still go through
   // write() and fsync (SQLite's default): durability is unchanged.
-  db.pragma('mmap_size = 1073741824');
+  db.pragma(`mmap_size = ${MMAP_SIZE}`);
   db.function('novasim_test', (v: unknown) => (currentTest?.(v) ? 1 : 0));
 }
 
@@ -725,6 +728,9 @@ export class SqliteWorld {
     this.endSnapshot();
     const schema = (schemaOf: string): string =>
       (db.prepare(`SELECT group_concat(sql, ';') FROM (SELECT sql FROM ${schemaOf}.sqlite_master WHERE sql IS NOT NULL ORDER BY name)`).pluck().get() as string | null) ?? '';
+    // (the old and the new world are read once each: through SQLite's small cache, not mapped
+    // into the process, which would count every page of both in its memory)
+    db.pragma('mmap_size = 0');
     db.prepare('ATTACH DATABASE ? AS src').run(src);
     try {
       if (schema('main') !== schema('src')) return false;
@@ -743,6 +749,7 @@ export class SqliteWorld {
       return true;
     } finally {
       db.exec('DETACH DATABASE src');
+      db.pragma(`mmap_size = ${MMAP_SIZE}`);
     }
   }
 
