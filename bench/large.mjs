@@ -76,6 +76,9 @@ function ensureLarge() {
 
 /** the kept world as it was built (a swap of an earlier run undone) */
 function resetLarge() {
+  // a log (-wal) or its index (-shm) left beside the state belongs to the file replaced:
+  // SQLite would apply it to the copy
+  for (const side of ['-wal', '-shm', '-journal']) rmSync(`${largeState}${side}`, { force: true });
   copyFileSync(join(largeDir, 'state.pristine'), largeState);
 }
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isoMicros } from '../common/time.js';
 import type { State, Volume } from '../state/types.js';
 import { pyStr } from '../common/pyrepr.js';
-import { append, byKey, each, where } from '../state/collections.js';
+import { append, byKey, each, remove, where } from '../state/collections.js';
 import {
   InvalidInput,
   InvalidVolume,
@@ -214,7 +214,7 @@ export function deleteVolume(
     touch(v);
     return { volume: v, deleted: false };
   }
-  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== v.id);
+  remove(state, 'volumes', [byKey(state, 'volumes', v.id)]);
   return { volume: v, deleted: true };
 }
 
@@ -343,12 +343,12 @@ export function migrateVolumeCompletion(
   if (error) {
     vol.migrationStatus = 'error';
     vol.status = vol.attachments.length ? 'in-use' : 'available';
-    state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== newVol.id);
+    remove(state, 'volumes', [byKey(state, 'volumes', newVol.id)]);
     return vol.id;
   }
   const keepAttachments = vol.attachments;
   newVol.attachments = [];
-  state.cinder.volumes = state.cinder.volumes.filter((x) => x.id !== newVol.id);
+  remove(state, 'volumes', [byKey(state, 'volumes', newVol.id)]);
   vol.attachments = keepAttachments;
   vol.migrationStatus = 'success';
   vol.status = keepAttachments.length ? 'in-use' : 'available';

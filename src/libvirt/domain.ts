@@ -4,6 +4,7 @@
 // QEMU driver (qemu-driver-block.ts). The lifecycle calls are the QEMU driver's too
 // (qemuDomainCreate, qemuDomainDestroy …): they only change the domain object in the state
 // and start or stop its QEMU process.
+import { remove } from '../state/collections.js';
 import type { Domain } from '../state/types.js';
 import type { LibvirtConnection } from './connection.js';
 import { findDisk, isActive } from './domain-conf.js';
@@ -82,7 +83,7 @@ export class VirDomain {
         d.managedSave = false;
       }
       if (isActive(d)) d.persistentDef = null;
-      else s.libvirt.domains = s.libvirt.domains.filter((x) => x !== d);
+      else remove(s, 'domains', [d]);
     });
   }
 
@@ -127,7 +128,7 @@ export class VirDomain {
       d.state = 'shutoff';
       d.id = null;
       d.mirrors = {};
-      if (!d.persistentDef) s.libvirt.domains = s.libvirt.domains.filter((x) => x !== d);
+      if (!d.persistentDef) remove(s, 'domains', [d]);
       else d.def = structuredClone(d.persistentDef);
     });
     await this.conn.qemu.stop(this.uuid);

@@ -112,6 +112,8 @@ export interface IndexedRows {
   matching<C extends CollectionName>(collection: C, field: string, test: (value: unknown) => boolean, contains?: string): CollectionRows[C][];
   /** adds a record at the end of the collection, without reading it */
   append(collection: CollectionName, row: object): void;
+  /** removes records found through it (or appended), without reading the collection */
+  remove(collection: CollectionName, rows: object[]): void;
   /** each record in order, none kept (false when it cannot) */
   each(collection: CollectionName, fn: (row: object) => void): boolean;
   /** some fields of every record, without loading the records (null when it cannot) */
@@ -180,6 +182,25 @@ export function append<C extends CollectionName>(state: State, collection: C, ro
   const spec = COLLECTION[collection];
   const holder = (spec.section ? state[spec.section] : state) as unknown as Record<string, CollectionRows[C][] | undefined>;
   (holder[spec.prop] ??= []).push(row);
+}
+
+/** removes `rows` — records of `collection` as found by byKey/where/matching or the array —
+ * from it, keeping the order of the rest. On a state kept in SQLite the collection is not
+ * read for it: the save deletes their rows and writes nothing else (where
+ * `s.nova.bdms = s.nova.bdms.filter(...)` reads every BDM and writes the table again). */
+export function remove<C extends CollectionName>(state: State, collection: C, rows: ReadonlyArray<CollectionRows[C] | undefined>): void {
+  const gone = new Set<object>(rows.filter((r): r is CollectionRows[C] => r !== undefined));
+  if (!gone.size) return;
+  const idx = indexedOf(state, collection);
+  if (idx) return idx.remove(collection, [...gone]);
+  const spec = COLLECTION[collection];
+  const holder = (spec.section ? state[spec.section] : state) as unknown as Record<string, CollectionRows[C][] | undefined>;
+  const arr = holder[spec.prop];
+  if (!arr) return;
+  // in place: the same array, as append() keeps it
+  let kept = 0;
+  for (const r of arr) if (!gone.has(r)) arr[kept++] = r;
+  arr.length = kept;
 }
 
 /** `fields` of every record of `collection`, in order, as plain objects to read (not the

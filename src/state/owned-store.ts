@@ -19,7 +19,9 @@
 // the rows they use and its saves write only the rows that changed, in one transaction, so
 // the owner reads and writes it as any process does, except that its reads share one lazily
 // loaded state (with the rows it has loaded) until the database changes: the same contract
-// as the snapshot of a JSON world, never modify what read() returns.
+// as the snapshot of a JSON world, never modify what read() returns; and that its commits
+// leave the fsync of the log to libuv's pool, awaited before the save is acknowledged, so
+// the requests that only read never wait for the disk.
 import { readFileSync, statSync } from 'node:fs';
 import { armFaults } from '../common/faults.js';
 import { SqliteWorld, isSqliteFile } from './sqlite-store.js';
@@ -65,6 +67,13 @@ export class OwnedStateStore extends StateStore {
     if (this.sqlite()) return this.readSqlite(undefined, this.ino, true);
     if (!this.snapshot) this.load();
     return this.snapshot as State;
+  }
+
+  /** A save to a world kept in SQLite is durable before update() resolves, as any process's,
+   * but its fsync runs off the event loop (SqliteWorld.deferLogSync): the requests that only
+   * read are answered meanwhile. */
+  protected override deferSqliteSync(): boolean {
+    return true;
   }
 
   /** Forgets the snapshot: the next read loads the file again. */

@@ -5,11 +5,12 @@
 // loaded lazily: each collection is read from its table on the first ordinary use of its
 // array, and an indexed look-up (collections.ts: byKey/where) loads only the rows it finds.
 // A save writes only the rows that changed, were added or removed, in one transaction
-// (synchronous=FULL, rollback journal): a crash or a full disk leaves the old state.
+// (synchronous=FULL, write-ahead log: one fsync per commit): a crash or a full disk leaves
+// the old state, a commit acknowledged is kept.
 // The JSON document stays what a user reads and edits: `nova-sim export` writes it,
 // `nova-sim import` reads it back, exactly (docs/large-worlds.md).
 import { fsyncDirectory } from './durable-dir.js';
-import { closeSync, constants, fsyncSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, promises as fsp, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { COLLECTION, COLLECTIONS, INDEXED, indexedField, type CollectionName, type CollectionRows, type CollectionSpec, type IndexedRows } from './collections.js';
@@ -113,13 +114,25 @@ function createSchema(db: Db): void {
   }
 }
 
+/** how much of the database a connection reads through a memory map (pragmas()) */
+const MMAP_SIZE = 1073741824;
+
 function pragmas(db: Db): void {
-  db.pragma('journal_mode = DELETE');
+  // Write-ahead log, synchronous=FULL: a commit appends its pages to <state>-wal and fsyncs
+  // that one file (a rollback journal costs four fsyncs: journal, its header, the database,
+  // and the journal's removal), and is as durable: every transaction acknowledged survives a
+  // crash or a power loss. Readers of other processes read on while a writer commits. The
+  // mode is kept in the file (writeSqliteState sets it); a file of an older novasim, kept
+  // with a rollback journal, is switched on its first open.
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // the log is emptied into the database every 1,000 pages (SQLite's default checkpoint);
+  // a log a large write grew (init --force over a world) is cut back to this size after it
+  db.pragma('journal_size_limit = 16777216');
   // pages read through a memory map, not copied by read() into SQLite's cache: reading a
   // whole table (`nova volume-list`: 30,000 rows) costs a third. Writes still go through
   // write() and fsync (SQLite's default): durability is unchanged.
-  db.pragma('mmap_size = 1073741824');
+  db.pragma(`mmap_size = ${MMAP_SIZE}`);
   db.function('novasim_test', (v: unknown) => (currentTest?.(v) ? 1 : 0));
 }
 
@@ -226,7 +239,8 @@ class LazyWorld implements IndexedRows {
       const texts = prepared(this.db, `SELECT json FROM ${c} ORDER BY seq`, 'pluck').all() as string[];
       return texts.map((t) => JSON.parse(t) as object);
     }
-    const rows = prepared(this.db, `SELECT seq, json FROM ${c} ORDER BY seq`, 'raw').all() as Array<[number, string]>;
+    let rows = prepared(this.db, `SELECT seq, json FROM ${c} ORDER BY seq`, 'raw').all() as Array<[number, string]>;
+    if (this.removed.get(c)?.size) rows = rows.filter(([seq]) => !this.isRemoved(c, seq));
     if (!this.tracking) return rows.map(([seq, text]) => m?.get(seq)?.obj ?? (JSON.parse(text) as object));
     return rows.map(([seq, text]) => this.adopt(c, seq, text));
   }
@@ -301,8 +315,8 @@ class LazyWorld implements IndexedRows {
    * value decides), in the collection's order */
   private merge<C extends CollectionName>(c: C, rows: Array<[number, string]>, keep: (o: object) => boolean): CollectionRows[C][] {
     const found = new Map<number, object>();
-    for (const [seq, text] of rows) found.set(seq, this.adopt(c, seq, text));
-    if (!this.shared) for (const [seq, l] of this.cache(c)) if (!found.has(seq)) found.set(seq, l.obj);
+    for (const [seq, text] of rows) if (!this.isRemoved(c, seq)) found.set(seq, this.adopt(c, seq, text));
+    if (!this.shared) for (const [seq, l] of this.cache(c)) if (!found.has(seq) && !this.isRemoved(c, seq)) found.set(seq, l.obj);
     return [
       ...[...found.entries()].sort((a, b) => a[0] - b[0]).map(([, o]) => o),
       ...(this.appended.get(c) ?? []),
@@ -328,6 +342,25 @@ class LazyWorld implements IndexedRows {
     let l = this.appended.get(c);
     if (!l) this.appended.set(c, (l = []));
     l.push(row);
+  }
+
+  /** per collection: the rows removed (remove()) from a collection not read whole */
+  readonly removed = new Map<CollectionName, Set<number>>();
+
+  /** removes records of a collection not read whole (found through where()/byKey(), or
+   * appended), without reading it: their rows are deleted by the save */
+  remove(c: CollectionName, rows: object[]): void {
+    const gone = new Set(rows);
+    const extra = this.appended.get(c);
+    if (extra) this.appended.set(c, extra.filter((o) => !gone.has(o)));
+    let removed = this.removed.get(c);
+    if (!removed) this.removed.set(c, (removed = new Set()));
+    for (const [seq, l] of this.loaded.get(c) ?? []) if (gone.has(l.obj)) removed.add(seq);
+  }
+
+  /** whether the row was removed by remove() */
+  private isRemoved(c: CollectionName, seq: number): boolean {
+    return this.removed.get(c)?.has(seq) ?? false;
   }
 }
 
@@ -403,8 +436,13 @@ function planCollection(world: LazyWorld, spec: CollectionSpec, state: State, ma
   const arr = touchedArray(state, spec);
   const loaded = world.loaded.get(spec.name) ?? new Map<number, Loaded>();
   if (arr === null) {
-    // only records looked up by index: each written again if it changed
+    // only records looked up by index: each written again if it changed, those removed deleted
+    const removed = world.removed.get(spec.name);
     for (const [seq, l] of loaded) {
+      if (removed?.has(seq)) {
+        plan.drop.push(seq);
+        continue;
+      }
       const text = JSON.stringify(l.obj);
       if (text !== l.text) {
         plan.drop.push(seq);
@@ -569,6 +607,7 @@ export class SqliteWorld {
     const w = SqliteWorld.open.get(path);
     if (!w) return;
     SqliteWorld.open.delete(path);
+    w.closeLog();
     try {
       w.db.close();
     } catch {
@@ -683,6 +722,99 @@ export class SqliteWorld {
     }
   }
 
+  /**
+   * Replaces every row with those of the novasim state at `src` (same schema), in one
+   * transaction: durable and atomic as any save. Used instead of renaming a new file over a
+   * state kept in SQLite: the log (<state>-wal) and its index (<state>-shm) are found by name,
+   * and a process that still had the old file open would, on closing it, delete the new
+   * file's log and index by those names. False when the schemas differ (nothing was changed).
+   */
+  replaceWith(src: string): boolean {
+    const db = this.db;
+    this.endSnapshot();
+    const schema = (schemaOf: string): string =>
+      (db.prepare(`SELECT group_concat(sql, ';') FROM (SELECT sql FROM ${schemaOf}.sqlite_master WHERE sql IS NOT NULL ORDER BY name)`).pluck().get() as string | null) ?? '';
+    // (the old and the new world are read once each: through SQLite's small cache, not mapped
+    // into the process, which would count every page of both in its memory)
+    db.pragma('mmap_size = 0');
+    db.prepare('ATTACH DATABASE ? AS src').run(src);
+    try {
+      if (schema('main') !== schema('src')) return false;
+      this.writes++;
+      this.sharedState = null;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const t of ['meta', ...COLLECTIONS.map((c) => c.name)]) db.exec(`DELETE FROM main.${t}; INSERT INTO main.${t} SELECT * FROM src.${t}`);
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
+      // the log holds the whole world now: emptied into the database (and cut back) at once
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      return true;
+    } finally {
+      db.exec('DETACH DATABASE src');
+      db.pragma(`mmap_size = ${MMAP_SIZE}`);
+    }
+  }
+
+  /** whether commits leave the log's fsync to syncLog() (synchronous=NORMAL) */
+  private deferred = false;
+  /** the log, kept open for syncLog() (the folder was synced when it was opened) */
+  private log: fsp.FileHandle | null = null;
+
+  /**
+   * With `on`, a commit writes the log (<state>-wal) but does not fsync it (SQLite's
+   * synchronous=NORMAL in WAL mode: the log is still synced before each checkpoint and the
+   * database after it, so the file stays consistent), and the caller must await syncLog()
+   * before it acknowledges the save. The owner of a served world does (owned-store.ts): its
+   * event loop does not wait on the disk, only the request that saved does.
+   */
+  deferLogSync(on: boolean): void {
+    if (on === this.deferred) return;
+    this.db.pragma(`synchronous = ${on ? 'NORMAL' : 'FULL'}`);
+    this.deferred = on;
+  }
+
+  /**
+   * Makes every commit of this connection so far durable, off the event loop (libuv's
+   * pool): fdatasync of the log, which holds the commits' frames, their commit marks and the
+   * file's length; when a log file is first synced, the folder too (its name may be new, as
+   * SQLite itself syncs the folder of a log it creates under synchronous=FULL). The log is
+   * kept open: while this connection is, no other process can remove it (SQLite deletes a log
+   * only when it closes the last connection); a checkpoint that truncates it keeps the file.
+   * Nothing to do without deferLogSync(true).
+   */
+  async syncLog(): Promise<void> {
+    if (!this.deferred) return;
+    if (!this.log) {
+      const fh = await fsp.open(`${this.path}-wal`, 'r');
+      try {
+        const dir = await fsp.open(dirname(this.path), 'r');
+        try {
+          await dir.sync();
+        } finally {
+          await dir.close();
+        }
+        // (another save may have opened it meanwhile)
+        if (this.log) await fh.close();
+        else this.log = fh;
+      } catch (err) {
+        await fh.close();
+        throw err;
+      }
+    }
+    await this.log.datasync();
+  }
+
+  /** closes the log syncLog() keeps open */
+  private closeLog(): void {
+    const log = this.log;
+    this.log = null;
+    if (log) void log.close().catch(() => undefined);
+  }
+
   /** the second half of transact: `state` was changed by the caller (its beforeSave too) */
   private finish<T>(state: State, world: LazyWorld, result: T, beforeCommit: () => void, onProblem: (problem: string) => Error): T {
     const problem = saveChanges(this.db, world, state, this.path);
@@ -737,7 +869,8 @@ export function writeSqliteState(path: string, state: State): void {
       rows.forEach((r, i) => ins.run(i + 1, ...cols.map((c) => columnValue(r, c.field)), JSON.stringify(r)));
     }
     db.exec('COMMIT');
-    db.pragma('journal_mode = DELETE');
+    // kept in the file: every opener logs ahead (pragmas())
+    db.pragma('journal_mode = WAL');
     db.close();
     const fd = openSync(tmp, constants.O_RDONLY);
     try {
@@ -754,9 +887,31 @@ export function writeSqliteState(path: string, state: State): void {
     rmSync(tmp, { force: true });
     throw err;
   }
+  // a state kept in SQLite is replaced in place, in one transaction: its file, its log and
+  // their names stay what every other process has open (see SqliteWorld.replaceWith)
+  let world: SqliteWorld | null = null;
+  try {
+    world = isSqliteFile(path) ? SqliteWorld.at(path) : null;
+  } catch {
+    world = null; // not a state we can open: replaced by rename below
+  }
+  if (world) {
+    let replaced = false;
+    try {
+      replaced = world.replaceWith(tmp);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    if (replaced) {
+      rmSync(tmp, { force: true });
+      return;
+    }
+  }
   SqliteWorld.closeAt(path);
-  // a journal left by a writer that crashed belongs to the file being replaced
-  rmSync(`${path}-journal`, { force: true });
+  // a journal or a log left by a writer that crashed belongs to the file being replaced:
+  // SQLite would apply it to the new one
+  for (const side of ['-journal', '-wal', '-shm']) rmSync(`${path}${side}`, { force: true });
   renameSync(tmp, path);
   fsyncDirectory(dir);
 }

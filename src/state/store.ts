@@ -4,7 +4,7 @@
 // every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
 // disk, an I/O error or a crash at any instant leaves either the old state or the new one,
 // never less.
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -30,6 +30,17 @@ export class StateWriteError extends SimError {
     readonly code: string,
   ) {
     super('StateWriteError', `cannot save the state to ${path}: ${strerror(code)} (${code}); the state file is unchanged`);
+  }
+}
+
+/** A save was committed (readers see it) but could not be made durable: a crash of the
+ * machine (not of the process) before the next sync could lose it. */
+export class StateSyncError extends SimError {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super('StateWriteError', `the change to ${path} was saved, but the disk did not confirm it: ${strerror(code)} (${code}); a power loss could still undo it`);
   }
 }
 
@@ -269,14 +280,32 @@ export class StateStore {
     }
   }
 
-  /** update() on a state kept in SQLite: one transaction that writes the rows that changed */
-  private updateSqlite<T>(mod: typeof SqliteStore, fn: (state: State) => T): T {
+  /** whether this store's saves to a SQLite world leave the log's fsync off the event loop
+   * (SqliteWorld.deferLogSync): the owner of a served world's do */
+  protected deferSqliteSync(): boolean {
+    return false;
+  }
+
+  /** update() on a state kept in SQLite: one transaction that writes the rows that changed,
+   * durable when the promise resolves */
+  private async updateSqlite<T>(mod: typeof SqliteStore, fn: (state: State) => T): Promise<T> {
     let world: SqliteStore.SqliteWorld;
     try {
       world = mod.SqliteWorld.at(this.path);
     } catch (err) {
       throw sqliteReadError(this.path, err, mod);
     }
+    const result = this.commitSqlite(world, fn);
+    try {
+      await world.syncLog();
+    } catch (err) {
+      throw new StateSyncError(this.path, (err as NodeJS.ErrnoException).code ?? 'EIO');
+    }
+    return result;
+  }
+
+  private commitSqlite<T>(world: SqliteStore.SqliteWorld, fn: (state: State) => T): T {
+    world.deferLogSync(this.deferSqliteSync());
     try {
       return world.transact(
         (state) => {
@@ -310,7 +339,8 @@ export class StateStore {
       try {
         const libs = await lockExclusive(fd, this.path);
         const mod = sqlite(this.path);
-        if (mod) return this.updateSqlite(mod, fn);
+        // (awaited here: the lock is held until the save is durable)
+        if (mod) return await this.updateSqlite(mod, fn);
         const state = this.readForUpdate();
         const result = fn(state);
         this.beforeSave?.(state);
@@ -345,7 +375,11 @@ export class StateStore {
           this.cache = null;
           return true;
         }
+        const wasSqlite = isSqliteHeader(this.path);
         this.write(libs, state);
+        // the log of the SQLite world this JSON file replaced (its commits are of that world):
+        // left beside the file, SQLite would apply it to a world imported here later
+        if (wasSqlite) for (const side of ['-wal', '-shm']) rmSync(`${this.path}${side}`, { force: true });
         return true;
       } finally {
         closeSync(fd);
@@ -419,8 +453,8 @@ function sqliteReadError(path: string, err: unknown, mod: typeof SqliteStore): E
 }
 
 /** the host's own storage under the state failed or stayed locked: not an answer of any API's */
-export function isHostStateError(err: unknown): err is StateWriteError | StateCheckError | StateLockTimeout {
-  return err instanceof StateWriteError || err instanceof StateCheckError || err instanceof StateLockTimeout;
+export function isHostStateError(err: unknown): err is StateWriteError | StateSyncError | StateCheckError | StateLockTimeout {
+  return err instanceof StateWriteError || err instanceof StateSyncError || err instanceof StateCheckError || err instanceof StateLockTimeout;
 }
 
 export function parseState(path: string, text: string): State {

@@ -1,6 +1,6 @@
 // nova/compute/api.py (Mitaka): the compute API that nova-api calls. Guards first
 // (check_instance_lock, check_instance_state), then Cinder, then a cast to the host.
-import { append, matching, where } from '../../state/collections.js';
+import { append, byKey, matching, remove, where } from '../../state/collections.js';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
@@ -203,7 +203,7 @@ export class API {
     } catch (err) {
       // volume_bdm.destroy(): only the reserved row goes, never an existing attachment's
       await this.store.update((s) => {
-        s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+        if (bdmId !== undefined) remove(s, 'bdms', [byKey(s, 'bdms', bdmId)]);
         // novasim: the refused attach leaves no trace, its id included (MySQL's
         // auto-increment would keep it used; a state file a command failed on must not change)
         if (bdmId !== undefined && s.nova.nextBdmId === bdmId + 1) s.nova.nextBdmId = bdmId;

@@ -1,6 +1,6 @@
 // nova/compute/manager.py (Mitaka): ComputeManager, the RPC endpoint on the host.
 // swap_volume, _swap_volume and _init_volume_connection follow the seed line by line.
-import { byKey, where } from '../../state/collections.js';
+import { byKey, remove, where } from '../../state/collections.js';
 import type { RequestContext } from '../../common/context.js';
 import { elevated } from '../../common/context.js';
 import { getLogger } from '../../common/log.js';
@@ -239,7 +239,7 @@ export class ComputeManager {
       if (cinfo) await this.volume_api.terminate_connection(context, volumeId, connector);
       await this.volume_api.unreserve_volume(context, volumeId);
       await this.store.update((s) => {
-        s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdmId);
+        remove(s, 'bdms', [byKey(s, 'bdms', bdmId)]);
         journalEnd(s, key);
       });
       throw err;
@@ -266,7 +266,7 @@ export class ComputeManager {
     const vol = await this.volume_api.get(context, volumeId);
     await this.volume_api.detach(context, volumeId, vol.attachments[instance.uuid]?.attachment_id ?? null);
     await this.store.update((s) => {
-      s.nova.bdms = s.nova.bdms.filter((b) => b.id !== bdm.id);
+      remove(s, 'bdms', [byKey(s, 'bdms', bdm.id)]);
       journalEnd(s, key);
     });
   }
@@ -356,7 +356,7 @@ export class ComputeManager {
       }
     }
     await this.store.update((s) => {
-      s.nova.bdms = s.nova.bdms.filter((b) => b.instanceUuid !== instance.uuid);
+      remove(s, 'bdms', where(s, 'bdms', 'instanceUuid', instance.uuid));
       journalEnd(s, { kind: 'delete', instance: instance.uuid, device: null });
       updateInstance(s, instance.uuid, {
         vmState: vm_states.DELETED,

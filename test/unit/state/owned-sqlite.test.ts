@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateFixture } from '../../../src/novasim/generate.js';
 import { initWorld } from '../../../src/novasim/world.js';
 import { byKey, where } from '../../../src/state/collections.js';
 import { OwnedStateStore } from '../../../src/state/owned-store.js';
+import { SqliteWorld } from '../../../src/state/sqlite-store.js';
 import { StateStore } from '../../../src/state/store.js';
 
 interface Db {
@@ -91,5 +92,37 @@ describe('OwnedStateStore on a world kept in SQLite', () => {
     const after = store.read();
     expect(after).not.toBe(before);
     expect(byKey(after, 'instances', uuid)?.name).toBe('renamed-elsewhere');
+  });
+});
+
+describe('the owner’s saves: committed on the event loop, acknowledged once the log is synced', () => {
+  it('update() resolves only after the log’s fdatasync (off the loop) has completed; readers see the commit meanwhile', async () => {
+    const store = new OwnedStateStore(statePath);
+    const uuid = store.read().nova.instances[2].uuid;
+    const world = SqliteWorld.at(statePath);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const real = world.syncLog.bind(world);
+    const spy = vi.spyOn(world, 'syncLog').mockImplementation(async () => {
+      await gate;
+      await real();
+    });
+    try {
+      let acknowledged = false;
+      const saving = store.update((s) => void (byKey(s, 'instances', uuid)!.name = 'renamed')).then(() => (acknowledged = true));
+      for (let i = 0; i < 5; i++) await nextTask();
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(acknowledged).toBe(false);
+      // committed (a reader sees it) though not yet acknowledged
+      expect(byKey(store.read(), 'instances', uuid)?.name).toBe('renamed');
+      release();
+      await saving;
+      expect(acknowledged).toBe(true);
+      // a plain store's commits fsync the log themselves (synchronous=FULL)
+      await new StateStore(statePath).update(() => undefined);
+      expect(world.db.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateFixture } from '../../../src/novasim/generate.js';
 import { initWorld } from '../../../src/novasim/world.js';
-import { append, byKey, matching, pick, where } from '../../../src/state/collections.js';
+import { append, byKey, matching, pick, remove, where } from '../../../src/state/collections.js';
 import { StateCheckError, StateFileError, StateStore, StateWriteError } from '../../../src/state/store.js';
 import { exportState, importState } from '../../../src/state/transfer.js';
 import type { State } from '../../../src/state/types.js';
@@ -125,15 +125,17 @@ describe('indexed look-ups load only what they find, and agree with the arrays',
 });
 
 describe('a read is one snapshot for the synchronous work that follows it', () => {
-  it('another connection cannot commit until the reading task yields; then it can', async () => {
-    const state = new StateStore(sqlitePath).read();
+  it('another connection commits meanwhile (write-ahead log), unseen by the reading task until it yields', async () => {
+    const store = new StateStore(sqlitePath);
+    const state = store.read();
     const other = new Database(sqlitePath, { timeout: 0 });
     try {
-      expect(() => other.exec("UPDATE meta SET value = value || '' WHERE key = 'format'")).toThrow(/locked|busy/i);
-      // the rows read lazily now are of the same snapshot
+      // a reader never holds a writer up: the commit lands in the log at once
+      expect(() => other.exec('DELETE FROM instances WHERE seq = (SELECT MAX(seq) FROM instances)')).not.toThrow();
+      // the rows read lazily now are of the snapshot the read began
       expect(state.nova.instances).toHaveLength(12);
       await new Promise((r) => setImmediate(r));
-      expect(() => other.exec("UPDATE meta SET value = value || '' WHERE key = 'format'")).not.toThrow();
+      expect(store.read().nova.instances).toHaveLength(11);
     } finally {
       other.close();
     }
@@ -224,6 +226,7 @@ describe('a save writes the rows that changed, checked, in one transaction', () 
   it('an exception in the change leaves the file as it was', async () => {
     const store = new StateStore(sqlitePath);
     const before = readFileSync(sqlitePath);
+    const doc = exportState(sqlitePath);
     await expect(
       store.update((s) => {
         s.nova.instances[0].name = 'half-done';
@@ -231,6 +234,66 @@ describe('a save writes the rows that changed, checked, in one transaction', () 
       }),
     ).rejects.toThrow('boom');
     expect(readFileSync(sqlitePath).equals(before)).toBe(true);
+    // (a commit would be in the log, not the file: the document says it all)
+    expect(exportState(sqlitePath)).toBe(doc);
+  });
+});
+
+describe('remove() deletes records without reading the collection', () => {
+  const server = FX.servers[3].uuid;
+  const spare = FX.volumes[29].id;
+  /** the change, the same on either store: a server's BDMs and a spare volume go */
+  const change = (s: State): void => {
+    const bdms = where(s, 'bdms', 'instanceUuid', server);
+    expect(bdms.length).toBeGreaterThan(0);
+    remove(s, 'bdms', bdms);
+    remove(s, 'volumes', [byKey(s, 'volumes', spare), undefined]);
+    // gone at once from every look-up of the same change
+    expect(where(s, 'bdms', 'instanceUuid', server)).toEqual([]);
+    expect(byKey(s, 'volumes', spare)).toBeUndefined();
+  };
+
+  it('on SQLite only their rows are deleted (the rest keep row and text, the tables are not read); the document is what JSON gives', async () => {
+    const beforeBdms = rows(sqlitePath, 'SELECT seq, instance_uuid, json FROM bdms') as Array<{ seq: number; instance_uuid: string; json: string }>;
+    const beforeVols = rows(sqlitePath, 'SELECT seq, id, json FROM volumes') as Array<{ seq: number; id: string; json: string }>;
+    await new StateStore(sqlitePath).update((s) => {
+      change(s);
+      // neither collection was read whole for it
+      expect(Object.getOwnPropertyDescriptor(s.nova, 'bdms')?.get).toBeTypeOf('function');
+      expect(Object.getOwnPropertyDescriptor(s.cinder, 'volumes')?.get).toBeTypeOf('function');
+    });
+    await new StateStore(jsonPath).update(change);
+    expect(rows(sqlitePath, 'SELECT seq, instance_uuid, json FROM bdms')).toEqual(beforeBdms.filter((r) => r.instance_uuid !== server));
+    expect(rows(sqlitePath, 'SELECT seq, id, json FROM volumes')).toEqual(beforeVols.filter((r) => r.id !== spare));
+    expect(normalised(exportState(sqlitePath), sqlitePath)).toBe(normalised(exportState(jsonPath), jsonPath));
+  });
+
+  it('a record appended and removed in the same change is not written; an array read after a removal lacks it', async () => {
+    const appendRemove = (s: State): void => {
+      const first = where(s, 'instanceActions', 'instanceUuid', server)[0];
+      const added = { ...structuredClone(first), requestId: 'req-short-lived' };
+      append(s, 'instanceActions', added);
+      remove(s, 'instanceActions', [added]);
+      const gone = where(s, 'bdms', 'instanceUuid', server)[0];
+      remove(s, 'bdms', [gone]);
+      // the whole array, read after the removal, lacks the removed row
+      expect(s.nova.bdms.some((b) => b.id === gone.id)).toBe(false);
+      expect(s.nova.bdms.length).toBe(FX.servers.length * 2 - 1);
+      expect(s.nova.instanceActions?.some((a) => a.requestId === 'req-short-lived')).toBe(false);
+    };
+    await new StateStore(sqlitePath).update(appendRemove);
+    await new StateStore(jsonPath).update(appendRemove);
+    expect(rows(sqlitePath, "SELECT 1 FROM instanceActions WHERE json LIKE '%req-short-lived%'")).toEqual([]);
+    expect(normalised(exportState(sqlitePath), sqlitePath)).toBe(normalised(exportState(jsonPath), jsonPath));
+  });
+
+  it('on JSON it removes in place, keeping the order of the rest', () => {
+    const s = new StateStore(jsonPath).read();
+    const arr = s.cinder.volumes;
+    const ids = arr.map((v) => v.id);
+    remove(s, 'volumes', [arr[3], arr[7]]);
+    expect(s.cinder.volumes).toBe(arr);
+    expect(arr.map((v) => v.id)).toEqual(ids.filter((_, i) => i !== 3 && i !== 7));
   });
 });
 
