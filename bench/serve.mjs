@@ -25,6 +25,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 // how the state keeps the world: sqlite (what `nova-sim init --generate` picks for a world this
 // size: a save writes only the rows it changed) or json (one document, rewritten by every save)
 const FORMAT = process.env.BENCH_FORMAT ?? 'sqlite';
+// the closing line's name: `serve` (the issue's line); bench/run.mjs also runs the 10,000-server
+// world at 8 connections as `large-serve` (issue 10's p99 for GET /v2.1/servers/{id})
+const LABEL = process.env.BENCH_LABEL ?? 'serve';
 const NOVA_SIM = fileURLToPath(new URL('../bin/nova-sim.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'novasim-bench-serve-'));
 const state = join(dir, 'state.json');
@@ -159,7 +162,7 @@ let child = null;
 try {
   const fixture = writeFixture();
   const init = sim(['init', '--fixture', fixture, '--format', FORMAT]);
-  console.log(`serve: ${SERVERS} servers, state kept in ${FORMAT === 'sqlite' ? 'SQLite' : 'one JSON document'}`);
+  console.log(`${LABEL}: ${SERVERS} servers, state kept in ${FORMAT === 'sqlite' ? 'SQLite' : 'one JSON document'}`);
   if (init.status !== 0) throw new Error(`nova-sim init: ${init.stderr}`);
   const served = await startServe();
   child = served.child;
@@ -201,7 +204,7 @@ try {
   await new Promise((r) => child.on('close', r));
   child = null;
   const errors = result.errors + result.timeouts + result.non2xx + alone.errors + alone.timeouts + alone.non2xx;
-  console.log(`serve: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}`);
+  console.log(`${LABEL}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, errors ${errors}, updates lost ${lost}${LABEL === 'serve' ? '' : ` (${SERVERS} servers, ${CONNECTIONS} connections)`}`);
   console.error(`(${result.requests.total} requests in ${SECONDS} s over ${CONNECTIONS} connections, ${perCpu(result.requests.total, cpu0, cpu1)}; attach/detach: ${ops} acknowledged, ${failures} refused)`);
   const doctor = sim(['doctor']);
   if (doctor.status !== 0) {
