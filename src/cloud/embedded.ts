@@ -196,6 +196,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
         }
         if (info.type === undefined) continue;
         const live = conn.liveJob(uuid, disk.targetDev);
+        const copied = conn.jobBytesCopied(uuid, disk.targetDev);
         jobs.push({
           device: disk.targetDev,
           type: info.type === VIR_DOMAIN_BLOCK_JOB_TYPE.COPY ? 'copy' : 'unknown',
@@ -203,6 +204,7 @@ export async function openEmbeddedCloud(opts: EmbeddedOptions): Promise<Embedded
           end: info.end ?? 0,
           ready: live?.ready ?? domain.mirrors[disk.targetDev]?.ready ?? false,
           bandwidth: info.bandwidth ?? 0,
+          ...(copied === null ? {} : { bytes_copied: copied }),
         });
       }
       return jobs;

@@ -43,4 +43,7 @@ export interface BlockJobView {
   end: number;
   ready: boolean;
   bandwidth: number;
+  /** the bytes the mirror actually wrote so far (cur/end count the holes it skipped too);
+   * novasim's own figure, absent when the job is not one this host runs */
+  bytes_copied?: number;
 }

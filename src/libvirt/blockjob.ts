@@ -86,6 +86,12 @@ export class BlockJobs {
     return this.jobs.get(this.key(uuid, dev));
   }
 
+  /** the bytes the mirror of a job this process runs has written so far (null: no such job) */
+  bytesCopied(uuid: string, dev: string): number | null {
+    const job = this.get(uuid, dev);
+    return job ? this.snapshot(job).bytesCopied : null;
+  }
+
   /** qemuProcessHandleBlockJob / qemuBlockJobEventProcess */
   handleQemuEvent(uuid: string, ev: QmpEvent): void {
     if (!ev.event.startsWith('BLOCK_JOB_')) return;

@@ -124,6 +124,11 @@ export class LibvirtConnection {
     return this.blockJobs.get(uuid, dev);
   }
 
+  /** bytes the mirror of a job this host runs has written (QEMU's own count, not cur/end) */
+  jobBytesCopied(uuid: string, dev: string): number | null {
+    return this.blockJobs.bytesCopied(uuid, dev);
+  }
+
   /** resolves once the status of the job this host runs on the disk is saved (or failed) */
   jobStatusSaved(uuid: string, dev: string): Promise<void> {
     return this.blockJobs.jobStatusSaved(uuid, dev);

@@ -27,6 +27,16 @@ interface BlockJob {
   cur?: number;
   end?: number;
   ready?: boolean;
+  /** novasim's count of the bytes the mirror wrote (cur/end also count the holes it skipped) */
+  bytes_copied?: number;
+}
+
+/** the closing words of a remote swap that ended swapped: what was copied, as far as the polls
+ * saw it. cur/end are the job's way through the disk (holes included), not bytes copied: only
+ * novasim's bytes_copied says that, and a write mirrored after the last poll is not in it. */
+export function swappedText(title: string, job: BlockJob | null, elapsedMs: number): string {
+  const copied = job && typeof job.bytes_copied === 'number' && job.end !== undefined && Number(job.cur) >= Number(job.end) ? job.bytes_copied : null;
+  return copied === null ? `Swapped volume ${title}` : `Swapped volume ${title}: copied at least ${humanBytes(copied)} (${copied} bytes) in about ${formatSeconds(elapsedMs)}`;
 }
 
 interface Spinner {
@@ -163,9 +173,11 @@ export class RemoteSwapFollower {
           const cur = Number(v.job.cur ?? 0);
           const end = Number(v.job.end ?? 0);
           const elapsed = Date.now() - started;
-          const text = `${this.title}, ${copyingText(cur, end, cur, elapsed)}`;
+          // the rate is of the bytes written when the server counts them, else of the way through
+          const written = typeof v.job.bytes_copied === 'number' ? v.job.bytes_copied : null;
+          const text = `${this.title}, ${copyingText(cur, end, written ?? cur, elapsed)}`;
           const step = end > 0 ? Math.floor((cur / end) * 10) : 0;
-          if (v.job.ready) this.setPhase('ready', `mirror of ${v.job.device ?? 'the disk'} in sync, ${humanBytes(end)} copied`);
+          if (v.job.ready) this.setPhase('ready', `mirror of ${v.job.device ?? 'the disk'} in sync${written === null ? '' : `, ${humanBytes(written)} copied`}`);
           else {
             const repeat = this.phase === 'copying' && (step > lastStep || elapsed - lastLine >= 2000);
             if (this.phase !== 'copying' || repeat) {
@@ -201,9 +213,7 @@ export class RemoteSwapFollower {
     const spinner = this.spinner;
     const rid = requestId ? ` (request ${requestId})` : '';
     if (outcome === 'swapped') {
-      // the bytes are the job's length, when a job was seen reaching it
-      const copied = job && job.end !== undefined && Number(job.cur) >= Number(job.end) ? `: copied ${humanBytes(Number(job.end))} (${job.end} bytes) in about ${formatSeconds(elapsedMs)}` : '';
-      const text = `Swapped volume ${this.title}${copied}`;
+      const text = swappedText(this.title, job, elapsedMs);
       if (spinner) spinner.succeed(text);
       else this.line(text);
       return 0;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpRequest, HttpResponse } from '../../../src/http/types.js';
 import { authenticate, discoverIdentityV3, interfaceOf, keystoneFromResponse, passwordAuthBody, urlFor } from '../../../src/novaclient/keystone.js';
-import { judge } from '../../../src/novaclient/progress-remote.js';
+import { judge, swappedText } from '../../../src/novaclient/progress-remote.js';
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -72,5 +72,18 @@ describe('judge: where a remotely followed swap is', () => {
     expect(judge({ attached: ['old'], oldStatus: null, newStatus: null, job: null }, ids, false, false)).toBe('running');
     expect(judge({ attached: ['old'], oldStatus: null, newStatus: null, job: null }, ids, true, false)).toBe('rolled-back');
     expect(judge({ attached: ['new'], oldStatus: null, newStatus: null, job: null }, ids, true, false)).toBe('swapped');
+  });
+});
+
+describe('swappedText: what a followed swap says it copied', () => {
+  const t = 'a -> b on web-1';
+  it('the bytes the mirror wrote, as novasim counts them, never the disk length cur/end walk through', () => {
+    const job = { cur: 1073741824, end: 1073741824, ready: true, bytes_copied: 7344128 };
+    expect(swappedText(t, job, 550)).toBe('Swapped volume a -> b on web-1: copied at least 7.0 MiB (7344128 bytes) in about 0.55 s');
+  });
+  it('nothing about bytes when the server does not count them, or the job was last seen short of its end', () => {
+    expect(swappedText(t, { cur: 1073741824, end: 1073741824, ready: true }, 550)).toBe('Swapped volume a -> b on web-1');
+    expect(swappedText(t, { cur: 10, end: 1073741824, bytes_copied: 10 }, 550)).toBe('Swapped volume a -> b on web-1');
+    expect(swappedText(t, null, 550)).toBe('Swapped volume a -> b on web-1');
   });
 });
