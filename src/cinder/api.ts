@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { contextFromToken, header } from '../common/auth.js';
 import { currentContext, newRequestId, type RequestContext } from '../common/context.js';
 import { getLogger } from '../common/log.js';
+import { rememberLast } from '../common/memo.js';
 import { Router, splitUrl } from '../http/router.js';
 import type { Handler, HttpRequest, HttpResponse } from '../http/types.js';
 import { parseBoundedJsonBody, requestLineTooLong, uriTooLongResponse } from '../http/limits.js';
@@ -48,17 +49,8 @@ interface Call {
 
 type Action = (call: Call) => Promise<HttpResponse>;
 
-/** the bookmark links' base (the endpoint without its version) of the last base asked: a
- * list's views all share one */
-let lastBase = '';
-let lastBookmark = '';
-function bookmarkBase(base: string): string {
-  if (base !== lastBase) {
-    lastBookmark = base.replace(/\/v2\//, '/');
-    lastBase = base;
-  }
-  return lastBookmark;
-}
+/** the bookmark links' base: the endpoint without its version (a list's views share one) */
+const bookmarkBase = rememberLast((base: string): string => base.replace(/\/v2\//, '/'));
 
 function volumeLinks(v: Volume, base: string): { href: string; rel: string }[] {
   return [

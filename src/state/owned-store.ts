@@ -63,8 +63,7 @@ export class OwnedStateStore extends StateStore {
     // a world kept in SQLite: read as any process reads it (its format and inode are known;
     // within a read snapshot already open on it, the file was looked at by the first read)
     // It is shared, as the snapshot of a JSON world is, until the database changes.
-    if (this.isSqlite && this.formatKey && SqliteWorld.inSnapshot(this.path)) return this.readSqlite(undefined, this.ino, true);
-    if (this.sqlite()) return this.readSqlite(undefined, this.ino, true);
+    if ((this.isSqlite && this.formatKey && SqliteWorld.inSnapshot(this.path)) || this.sqlite()) return this.readSqlite(undefined, this.ino, true);
     if (!this.snapshot) this.load();
     return this.snapshot as State;
   }

@@ -652,10 +652,9 @@ export class SqliteWorld {
     }
   }
 
-  /** updates begun by this connection (a shared state read before one is not used after it) */
-  private writes = 0;
-  /** the state read(true) hands out, and the database as it was read */
-  private sharedState: { state: State; dataVersion: number; writes: number } | null = null;
+  /** the state read(true) hands out, and the database as it was read; forgotten by every
+   * write of this connection (which data_version does not count) */
+  private sharedState: { state: State; dataVersion: number } | null = null;
 
   /**
    * A state read lazily from the committed database, its small parts checked. With `shared`
@@ -673,9 +672,9 @@ export class SqliteWorld {
         throw err instanceof SqliteProblem ? err : asProblem(err);
       }
       const had = this.sharedState;
-      if (had && had.dataVersion === dataVersion && had.writes === this.writes) return had.state;
+      if (had && had.dataVersion === dataVersion) return had.state;
       const state = this.readState(true);
-      this.sharedState = { state, dataVersion, writes: this.writes };
+      this.sharedState = { state, dataVersion };
       return state;
     }
     return this.readState(false);
@@ -704,7 +703,6 @@ export class SqliteWorld {
     const db = this.db;
     // a read snapshot of this task ends before the write transaction begins
     this.endSnapshot();
-    this.writes++;
     this.sharedState = null;
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -717,7 +715,6 @@ export class SqliteWorld {
       throw err;
     } finally {
       // a state shared while the transaction was open is not the one after it
-      this.writes++;
       this.sharedState = null;
     }
   }
@@ -740,7 +737,6 @@ export class SqliteWorld {
     db.prepare('ATTACH DATABASE ? AS src').run(src);
     try {
       if (schema('main') !== schema('src')) return false;
-      this.writes++;
       this.sharedState = null;
       db.exec('BEGIN IMMEDIATE');
       try {
@@ -909,11 +905,19 @@ export function writeSqliteState(path: string, state: State): void {
     }
   }
   SqliteWorld.closeAt(path);
-  // a journal or a log left by a writer that crashed belongs to the file being replaced:
-  // SQLite would apply it to the new one
-  for (const side of ['-journal', '-wal', '-shm']) rmSync(`${path}${side}`, { force: true });
+  removeSideFiles(path);
   renameSync(tmp, path);
   fsyncDirectory(dir);
+}
+
+/**
+ * Removes the files SQLite keeps beside a database by name (a rollback journal, the log and
+ * its index) before the file is replaced by rename: left there, a journal or a log of the old
+ * world (a writer that crashed, or the commits of a world a JSON file replaced) would be
+ * applied by SQLite to the next database at that path.
+ */
+export function removeSideFiles(path: string): void {
+  for (const side of ['-journal', '-wal', '-shm']) rmSync(`${path}${side}`, { force: true });
 }
 
 export { COLLECTION };

@@ -4,7 +4,7 @@
 // every byte landed, fsyncs it, renames it over the old one and fsyncs the directory: a full
 // disk, an I/O error or a crash at any instant leaves either the old state or the new one,
 // never less.
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -377,9 +377,8 @@ export class StateStore {
         }
         const wasSqlite = isSqliteHeader(this.path);
         this.write(libs, state);
-        // the log of the SQLite world this JSON file replaced (its commits are of that world):
-        // left beside the file, SQLite would apply it to a world imported here later
-        if (wasSqlite) for (const side of ['-wal', '-shm']) rmSync(`${this.path}${side}`, { force: true });
+        // the log of the SQLite world this JSON file replaced (its commits are of that world)
+        if (wasSqlite) SqliteStore.removeSideFiles(this.path);
         return true;
       } finally {
         closeSync(fd);

@@ -4,6 +4,7 @@
 import { pick, where } from '../../state/collections.js';
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../common/context.js';
+import { rememberLast } from '../../common/memo.js';
 import type { Bdm, Flavor, Image, Instance, State } from '../../state/types.js';
 import { instanceName } from '../db.js';
 import { statusFromState } from '../vm-states.js';
@@ -35,17 +36,8 @@ export function hostId(inst: Instance): string {
   return id;
 }
 
-/** the bookmark links' base (the endpoint without its version) of the last base asked: a
- * list's views all share one */
-let lastBase = '';
-let lastBookmark = '';
-function bookmarkBase(base: string): string {
-  if (base !== lastBase) {
-    lastBookmark = base.replace(/\/v2\.1$/, '');
-    lastBase = base;
-  }
-  return lastBookmark;
-}
+/** the bookmark links' base: the endpoint without its version (a list's views share one) */
+const bookmarkBase = rememberLast((base: string): string => base.replace(/\/v2\.1$/, ''));
 
 function links(base: string, kind: string, id: string): { rel: string; href: string }[] {
   return [
